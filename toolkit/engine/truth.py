@@ -12,9 +12,12 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.engine.model import Attempt, Decision, Job, JobKey, JobState, Outcome
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Fate(IntEnum):
@@ -30,6 +33,15 @@ class Fate(IntEnum):
     FAILED_FOR_GOOD = 7
     WRONGFUL_DISCARDS = 8
     RETRIES = 9
+    QUEUED_MAX = 10
+    """Gauge, not a counter: most jobs queued at once for the environment in the minute."""
+    QUEUED_END = 11
+    """Gauge: jobs queued at the end of the minute (carried into minutes without events)."""
+    TOUCHED = 12
+    """1 if the queue of the environment changed in the minute (for carrying gauges)."""
+
+
+_GAUGES = (Fate.QUEUED_MAX, Fate.QUEUED_END, Fate.TOUCHED)
 
 
 _NF = len(Fate)
@@ -71,6 +83,7 @@ class GroundTruth:
     def __init__(self, start: float) -> None:
         self.start = float(start)
         self._counts: dict[str, array] = {}
+        self._depth: dict[str, int] = {}
         self.wrongful: list[WrongfulDiscard] = []
         self.fault_switches: list[tuple[float, str, bool, list[str] | None]] = []
 
@@ -111,10 +124,21 @@ class GroundTruth:
             counts[base + Fate.FOLLOW_UPS] += 1
 
     def enqueued(self, now: float, job: Job) -> None:
-        pass
+        self._queue_moved(job.key.environment, now, 1)
 
     def dequeued(self, now: float, job: Job) -> None:
-        pass
+        self._queue_moved(job.key.environment, now, -1)
+
+    def _queue_moved(self, environment: str, now: float, delta: int) -> None:
+        counts, base = self._row(environment, now)
+        before = self._depth.get(environment, 0)
+        after = self._depth[environment] = before + delta
+        if not counts[base + Fate.TOUCHED]:
+            counts[base + Fate.TOUCHED] = 1
+            counts[base + Fate.QUEUED_MAX] = before
+        if after > counts[base + Fate.QUEUED_MAX]:
+            counts[base + Fate.QUEUED_MAX] = after
+        counts[base + Fate.QUEUED_END] = after
 
     def finished(self, now: float, job: Job, attempt: Attempt, will_retry: bool) -> None:
         counts, base = self._row(job.key.environment, now)
@@ -133,18 +157,58 @@ class GroundTruth:
         return sorted(self._counts)
 
     def totals(self, environment: str) -> dict[str, int]:
-        """Counts of every fate over the whole run for one environment."""
+        """Counts of every counter fate over the whole run for one environment."""
         counts = self._counts.get(environment, array("q"))
-        return {f.name.lower(): sum(counts[f::_NF]) for f in Fate}
+        return {f.name.lower(): sum(counts[f::_NF]) for f in Fate if f not in _GAUGES}
 
     def minutes(self) -> Iterator[tuple[str, int, list[int]]]:
-        """``(environment, minute index, counts by Fate)`` for every minute with activity."""
+        """``(environment, minute index, row by Fate)`` for every minute from the
+        environment's first activity to its last, gauges carried through quiet minutes."""
         for env in sorted(self._counts):
             counts = self._counts[env]
-            for m in range(len(counts) // _NF):
-                row = counts[m * _NF : (m + 1) * _NF]
-                if any(row):
-                    yield env, m, list(row)
+            n = len(counts) // _NF
+            active = [m for m in range(n) if any(counts[m * _NF : (m + 1) * _NF])]
+            if not active:
+                continue
+            carried = 0
+            for m in range(active[0], active[-1] + 1):
+                row = list(counts[m * _NF : (m + 1) * _NF])
+                if row[Fate.TOUCHED]:
+                    carried = row[Fate.QUEUED_END]
+                else:
+                    row[Fate.QUEUED_MAX] = row[Fate.QUEUED_END] = carried
+                yield env, m, row
+
+    def rollup_frame(self, tenants: dict[str, str] | None = None) -> pd.DataFrame:
+        """The exact per-environment per-minute rollup (columns of ``env_minute`` in
+        docs/contracts.md) plus ``wrongful_discards``: what the store's rollup holds when
+        telemetry is complete. Used to score detectors quickly on long scenarios."""
+        import pandas as pd
+
+        rows = list(self.minutes())
+        cols = {
+            "ingests": Fate.INGESTS, "skipped_unchanged": Fate.SKIPPED_UNCHANGED,
+            "offered": Fate.CREATED, "deduplicated": Fate.DEDUPLICATED,
+            "follow_ups": Fate.FOLLOW_UPS, "processed": Fate.PROCESSED,
+            "failed": Fate.FAILED_FOR_GOOD, "retried": Fate.RETRIES,
+            "backlog": Fate.QUEUED_END, "wrongful_discards": Fate.WRONGFUL_DISCARDS,
+        }
+        frame = pd.DataFrame({
+            "minute": pd.to_datetime(
+                [self.start + 60 * m for _, m, _ in rows], unit="s"
+            ).astype("datetime64[us]"),
+            "environment": [env for env, _, _ in rows],
+        })
+        frame["tenant"] = frame["environment"].map(
+            tenants if tenants is not None else (lambda e: e.rsplit("-", 1)[0])
+        )
+        for name, fate in cols.items():
+            frame[name] = pd.array([row[fate] for _, _, row in rows], dtype="int64")
+        queued = pd.Series([row[Fate.QUEUED_MAX] > 0 for _, _, row in rows])
+        frame["active_envs"] = (
+            queued.groupby(frame["minute"]).transform("sum").astype("int32").to_numpy()
+        )
+        return frame.sort_values(["minute", "environment"], ignore_index=True)
 
     def to_json(self, stale_views: list[Any] | None = None) -> dict[str, Any]:
         """A JSON-ready export of the whole ground truth."""
