@@ -92,3 +92,13 @@ def test_unknown_environment_source_or_schema_is_named():
         engine.ingest(1.0, "acme-prod", "pim", "x", 1)
     with pytest.raises(BadInput, match="'menu'"):
         engine.deploy_schema(1.0, "acme-prod", "cms", "menu")
+
+
+def test_custom_components_are_used_even_when_empty():
+    """A user's queue and deduplicator are kept although an empty one has len() 0."""
+    from toolkit.engine import CoalescingDeduplicator, DeficitRoundRobinQueue
+
+    queue = DeficitRoundRobinQueue({"acme-dev": 1, "acme-prod": 1})
+    dedup = CoalescingDeduplicator()
+    engine = small_engine(queue=queue, deduplicator=dedup)
+    assert engine.queue is queue and engine.deduplicator is dedup

@@ -66,11 +66,16 @@ class Engine:
         }
         rules = rules or EnvironmentRules()
         self.faults = faults if faults is not None else FaultSwitchboard()
-        self.queue: FairQueue = queue or DeficitRoundRobinQueue(
+        # "is not None", not "or": an empty queue or deduplicator has len() 0 and is falsy.
+        self.queue: FairQueue = queue if queue is not None else DeficitRoundRobinQueue(
             {e.id: rules.weight(e) for e in self.environments.values()}
         )
-        self.deduplicator: Deduplicator = deduplicator or CoalescingDeduplicator(self.faults)
-        self.processor: Processor = processor or SimulatedProcessor(random.Random(seed))
+        self.deduplicator: Deduplicator = (
+            deduplicator if deduplicator is not None else CoalescingDeduplicator(self.faults)
+        )
+        self.processor: Processor = (
+            processor if processor is not None else SimulatedProcessor(random.Random(seed))
+        )
         self.views = ViewStore()
         self.observer = observer
         self.max_attempts = max_attempts
