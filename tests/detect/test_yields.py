@@ -1,0 +1,58 @@
+"""The yield check: output missing beyond what the environment's queue pressure explains."""
+
+import pytest
+
+from tests.detect.conftest import burst, minute, rollup
+from toolkit.detect import DedupTailTest, YieldCheck, shortfall, to_grid
+
+M = 240
+
+
+def frame(dedup=0, backlog=0, processed=None):
+    envs = {env: {"offered": 10} for env in ("globex-prod", "initech-prod")}
+    spec = {"offered": 10, "deduplicated": dedup, "backlog": backlog}
+    if processed is not None:
+        spec["processed"] = processed
+    envs["acme-prod"] = spec
+    return rollup(envs, M)
+
+
+@pytest.fixture(scope="module")
+def check(history):
+    return YieldCheck().fit(history)
+
+
+def test_shortfall_is_offered_minus_output_and_queue_growth():
+    """offered - processed - failed - (backlog growth), per minute."""
+    data = rollup({"acme-prod": {"offered": [5, 5, 0, 4], "processed": [2, 3, 3, 4],
+                                 "failed": [0, 1, 0, 0], "backlog": [3, 4, 1, 1]}}, 4)
+    assert shortfall(to_grid(data, ("processed", "failed", "backlog"))).tolist() == [
+        [3, 0, 0, 0]]
+
+
+@pytest.mark.parametrize(("name", "data", "expected"), [
+    ("quiet", frame(), []),
+    # 5 of 10 jobs a minute leave without output at an empty queue, minutes 100-109. From 101
+    # the long window is 6 beyond its slack of 4; from 118 the short window holds 5 - 4 = 1.
+    ("wrongful discards", frame(burst(M, 100, 109, 5)), [(101, 117)]),
+    # The same, inside a surge of the environment's own queue: expected, left out.
+    ("legitimate surge", frame(burst(M, 100, 109, 5), burst(M, 95, 130, 500)), []),
+    # Jobs vanish without being counted as deduplicated (a processor swallowing them).
+    ("silent loss", frame(processed=10 - burst(M, 100, 109, 5)), [(101, 117)]),
+])
+def test_yield_events(check, name, data, expected):
+    """Exact spans of yield events; every one is a page."""
+    events = check.detect(data)
+    assert [(e.start, e.end) for e in events] == [(minute(a), minute(b)) for a, b in expected]
+    assert all(e.severity == "page" and e.environment == "acme-prod" for e in events), name
+
+
+def test_silent_loss_is_invisible_to_the_dedup_ratio(check, history):
+    """Only the yield check sees jobs lost without a dedup decision."""
+    data = frame(processed=10 - burst(M, 100, 109, 5))
+    assert DedupTailTest().fit(history).detect(data) == []
+    (event,) = check.detect(data)
+    assert event.explanation.startswith(
+        "acme-prod: 50 of 600 jobs left without output (offered - processed - failed - "
+        "backlog growth) in 60 min vs ")
+    assert event.explanation.endswith("output lost")

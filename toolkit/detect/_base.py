@@ -1,0 +1,163 @@
+"""The detector shape every detector shares (ADTK's, without the dependency).
+
+Public ``fit`` / ``detect`` validate the input and convert it once to a dense grid; a subclass
+implements only ``_fit(grid)`` and ``_detect(grid)``. Fitted state lives in attributes whose
+names end in ``_``, so "is it fitted?" is a question about attributes, not a flag to forget.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+
+from toolkit.detect._grid import RollupGrid, to_grid
+from toolkit.detect._stats import runs
+from toolkit.detect.events import Event
+from toolkit.errors import BadInput, ToolkitError
+
+Describe = Callable[[int, int, int, int], tuple[str, str]]
+"""``(row, peak, first, last) -> (explanation, severity)`` for one run of flagged minutes."""
+
+
+class NotFittedError(ToolkitError):
+    """A detector was asked to detect before ``fit`` gave it a baseline."""
+
+
+class Detector(ABC):
+    """Base of every detector: validated ``fit`` and ``detect`` over ``env_minute`` rollups.
+
+    Subclasses set ``name`` (the registry key), ``requires`` (columns besides ``minute`` and
+    ``environment``), take their parameters as keyword arguments of ``__init__`` stored under
+    the same names, and implement ``_fit`` and ``_detect``.
+    """
+
+    name: ClassVar[str] = ""
+    requires: ClassVar[tuple[str, ...]] = ("offered", "deduplicated")
+
+    # -- the public, validating API ---------------------------------------------------------
+    def fit(self, history: pd.DataFrame | RollupGrid) -> Self:
+        """Learn the baseline from history rows of ``env_minute``; returns ``self``.
+
+        Raises:
+            BadInput: missing columns, no rows, malformed values.
+        """
+        self._fit(to_grid(history, self.requires, who=f"{self.name}.fit"))
+        return self
+
+    def detect(
+        self,
+        frame: pd.DataFrame | RollupGrid,
+        since: object = None,
+        until: object = None,
+    ) -> list[Event]:
+        """Events in ``frame`` in detection order, those overlapping ``[since, until]`` only
+        when given.
+
+        The whole frame is used for the windows, so to look at the newest minutes only, pass
+        the last :attr:`lookback` minutes of rows and ``since`` = the newest minute.
+
+        Raises:
+            NotFittedError: ``fit`` was not called.
+            BadInput: missing columns, no rows, malformed values.
+        """
+        if not self.fitted:
+            raise NotFittedError(f"detector {self.name!r} is not fitted: call fit(history) first")
+        grid = to_grid(frame, self.requires, who=self.name)
+        events = self._detect(grid)
+        lo = None if since is None else pd.Timestamp(since)
+        hi = None if until is None else pd.Timestamp(until)
+        kept = [e for e in events
+                if (lo is None or e.end >= lo) and (hi is None or e.start <= hi)]
+        return sorted(kept, key=lambda e: (e.detected, e.environment))
+
+    __call__ = detect
+
+    def fit_detect(self, frame: pd.DataFrame | RollupGrid) -> list[Event]:
+        """Fit on ``frame`` and detect in it (a quick look; in-sample, so optimistic)."""
+        grid = to_grid(frame, self.requires, who=self.name)
+        return self.fit(grid).detect(grid)
+
+    @property
+    def fitted(self) -> bool:
+        return any(k.endswith("_") and not k.startswith("_") for k in vars(self))
+
+    @property
+    def lookback(self) -> int:
+        """Minutes of history ``detect`` needs before the newest minute to judge it."""
+        return 60
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters and their current values."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {n: getattr(self, n) for n in names}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    # -- what a subclass implements ----------------------------------------------------------
+    @abstractmethod
+    def _fit(self, grid: RollupGrid) -> None:
+        """Set the fitted attributes (names ending in ``_``) from a history grid."""
+
+    @abstractmethod
+    def _detect(self, grid: RollupGrid) -> list[Event]:
+        """Every event in the grid."""
+
+    # -- helpers for subclasses ----------------------------------------------------------------
+    def _events(
+        self,
+        grid: RollupGrid,
+        fire: np.ndarray,
+        score: np.ndarray,
+        describe: Describe,
+        merge_gap: int,
+        starts: np.ndarray | None = None,
+    ) -> list[Event]:
+        """Turn flagged minutes into events, one per run (runs closer than ``merge_gap`` merge).
+
+        Args:
+            fire: ``(environments, minutes)`` booleans.
+            score: evidence per minute; an event's score is its peak.
+            describe: explanation and severity of a run.
+            merge_gap: the most quiet minutes inside one event.
+            starts: optional column of the estimated start for each flagged minute.
+        """
+        rows, first, last = runs(fire, merge_gap)
+        out = []
+        for r, a, b in zip(rows.tolist(), first.tolist(), last.tolist(), strict=True):
+            peak = a + int(np.argmax(np.where(fire[r, a:b + 1], score[r, a:b + 1], -np.inf)))
+            text, severity = describe(r, peak, a, b)
+            begin = a if starts is None else min(a, int(starts[r, a]))
+            out.append(Event(
+                environment=grid.environments[r], start=grid.time(begin), end=grid.time(b),
+                score=round(float(min(score[r, peak], 300.0)), 2), detector=self.name,
+                explanation=text, severity=severity, detected_at=grid.time(a),
+            ))
+        return out
+
+
+def check_positive(**values: float) -> None:
+    """Raise :class:`BadInput` for the first value that is not > 0 (constructor checks)."""
+    for name, value in values.items():
+        if not value > 0:
+            raise BadInput(f"{name} must be > 0, got {value!r}")
+
+
+def check_non_negative(**values: float) -> None:
+    """Raise :class:`BadInput` for the first value that is < 0."""
+    for name, value in values.items():
+        if value < 0:
+            raise BadInput(f"{name} must be >= 0, got {value!r}")
+
+
+def check_probability(**values: float) -> None:
+    """Raise :class:`BadInput` for the first value outside (0, 1)."""
+    for name, value in values.items():
+        if not 0 < value < 1:
+            raise BadInput(f"{name} must be between 0 and 1 (exclusive), got {value!r}")

@@ -1,0 +1,158 @@
+"""The yield test: is output missing, beyond what the environment's own queue pressure explains?
+
+Every job offered in a minute either leaves with output (``processed``), is given up
+(``failed``), is still queued (``backlog`` grew), or left without output. So the jobs that left
+without output in a window are
+
+    shortfall = offered - processed - failed - (backlog_end - backlog_start)
+
+computed from output and queue counters only, never from the dedup counter. A legitimate
+coalesce leaves without output too (its survivor carries its version), and so does a wrongful
+discard: per job the two look the same. What separates them is *where they can happen*: a
+legitimate coalesce needs a pending job with the same key in the same environment's queue, so
+it comes with queue pressure (the environment's own backlog, or shared workers congested by
+others); a wrongful discard (7 May: the survivor sat in another environment's queue) happens
+just as well while the environment's own queue is empty. The yield check therefore compares the
+shortfall with what the environment's pressure-conditioned baseline expects,
+
+    expected = sum over minutes of offered * ratio[environment, pressure class],
+
+with the pressure class the fleet's load level and the environment's idle/busy queue (see
+:mod:`toolkit.detect.baseline`), leaving out surge minutes where coalescing is heavy and
+erratic. Up to ``slack`` jobs are forgiven because a job running at a window edge has left the
+backlog but is not processed yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from toolkit.detect._grid import RollupGrid
+from toolkit.detect._stats import Windowed, format_p, overdispersed_sf, windowed
+from toolkit.detect.baseline import Baseline, Conditions
+
+OUTPUT_COLUMNS = ("offered", "deduplicated", "processed", "failed", "backlog")
+
+
+def shortfall(grid: RollupGrid, rows: list[int] | None = None) -> np.ndarray:
+    """Jobs that left without output, per environment and minute (may be negative by a few)."""
+    pick = slice(None) if rows is None else rows
+    return (grid["offered"][pick] - grid["processed"][pick] - grid["failed"][pick]
+            - grid.backlog_change[pick])
+
+
+@dataclass(frozen=True)
+class LossEvidence:
+    """The yield test over one span of one environment."""
+
+    lost: float
+    expected: float
+    jobs: float
+    p: float
+    peak_backlog: int
+    is_loss: bool
+
+    def describe(self) -> str:
+        if self.is_loss:
+            excess = self.lost - self.expected
+            return (f"output lost: {excess:.0f} jobs left without output beyond what its queue "
+                    f"pressure explains (p={format_p(self.p)})")
+        if self.peak_backlog > 0:
+            return (f"output normal for its queue pressure (own backlog up to "
+                    f"{self.peak_backlog:,}): likely a legitimate surge")
+        return "output normal for its queue pressure"
+
+
+class LossTally:
+    """Span tests of one grid's environments; each row's cumulative sums are computed on
+    first use, so a detector pays only for the environments it raised events on."""
+
+    def __init__(self, check: OutputLoss, grid: RollupGrid) -> None:
+        self.check = check
+        self.grid = grid
+        self._rows: dict[int, dict[str, np.ndarray]] = {}
+
+    def _cum(self, row: int) -> dict[str, np.ndarray]:
+        if row not in self._rows:
+            lost, jobs, rate, phi = self.check.arrays(self.grid, rows=[row])
+            expected = jobs * rate
+            variance = expected * (1.0 - rate)
+            terms = {"lost": lost, "jobs": jobs, "expected": expected, "variance": variance,
+                     "phi_v": phi * variance}
+            self._rows[row] = {k: np.concatenate(([0.0], np.cumsum(v[0], dtype=np.float64)))
+                               for k, v in terms.items()}
+        return self._rows[row]
+
+    def span(self, row: int, first: int, last: int) -> LossEvidence:
+        """The yield test over minutes ``first - width + 1 .. last`` of environment ``row``."""
+        lo, hi = max(0, first - self.check.width + 1), last + 1
+        cum = self._cum(row)
+        lost, jobs, expected, variance, weighted = (
+            float(cum[k][hi] - cum[k][lo]) for k in ("lost", "jobs", "expected", "variance",
+                                                     "phi_v")
+        )
+        phi = weighted / variance if variance > 1e-12 else 1.0
+        counted = max(lost - self.check.slack, 0.0)
+        p = float(overdispersed_sf(counted, jobs, expected / max(jobs, 1.0), phi)) \
+            if counted > expected else 1.0
+        is_loss = p < self.check.alpha and counted - expected >= self.check.min_excess
+        peak = int(self.grid.queue[row, lo:hi].max()) if hi > lo else 0
+        return LossEvidence(lost, expected, jobs, p, peak, bool(is_loss))
+
+
+@dataclass(frozen=True, eq=False)
+class OutputLoss:
+    """A fitted yield test, used by every detector to hint ``page`` (loss) or ``ticket``.
+
+    Attributes:
+        baseline: the pressure-conditioned baseline (classes idle, busy).
+        width: minutes before an event's first minute that its span test also counts.
+        alpha: significance below which the span shows a loss.
+        min_excess: fewest jobs lost beyond expectation (after ``slack``).
+        slack: jobs forgiven for work in flight at the span's edges.
+    """
+
+    baseline: Baseline
+    width: int = 60
+    alpha: float = 1e-6
+    min_excess: float = 5.0
+    slack: float = 4.0
+
+    @classmethod
+    def fit(
+        cls, grid: RollupGrid, *, conditions: Conditions, width: int = 60,
+        alpha: float = 1e-6, min_excess: float = 5.0, slack: float = 4.0,
+        prior_jobs: float = 500.0,
+    ) -> OutputLoss:
+        baseline = Baseline.fit(grid, model="pressure", conditions=conditions,
+                                prior_jobs=prior_jobs)
+        return cls(baseline, width, alpha, min_excess, slack)
+
+    def arrays(
+        self, grid: RollupGrid, rows: list[int] | None = None
+    ) -> tuple[np.ndarray, ...]:
+        """Per-minute ``(lost, jobs, rate, phi)`` with surge minutes' counts zeroed (of
+        ``rows`` only, when given)."""
+        klass = self.baseline.conditions.classes(grid, "pressure")
+        rate, phi = self.baseline.minute_terms(grid, klass, rows)
+        pick = slice(None) if rows is None else rows
+        usable = klass[pick] >= 0
+        jobs = np.where(usable, grid["offered"][pick], 0)
+        lost = np.where(usable, shortfall(grid)[pick] if rows is None else
+                        shortfall(grid, rows), 0)
+        return lost, jobs, rate, phi
+
+    def windows(self, grid: RollupGrid, widths: tuple[int, ...]) -> dict[int, Windowed]:
+        """The yield counts over trailing windows, ``slack`` already taken off the lost jobs."""
+        lost, jobs, rate, phi = self.arrays(grid)
+        out = {}
+        for width in widths:
+            w = windowed(lost, jobs, rate, phi, width)
+            out[width] = replace(w, observed=np.maximum(w.observed - self.slack, 0.0))
+        return out
+
+    def tally(self, grid: RollupGrid) -> LossTally:
+        """Span tests over ``grid`` (computed per environment on first use)."""
+        return LossTally(self, grid)
