@@ -1,0 +1,76 @@
+"""Opening a DuckDB file when other processes use it too.
+
+DuckDB lets one process write a database file, or many processes read it, never both at
+once: the second opener gets "Could not set lock on file". The toolkit's processes are all
+short-lived (a cron ``alert``, a ``load`` of a spool file, a notebook query), so waiting a
+little and trying again is the whole concurrency protocol: :func:`connect` retries with
+exponential back-off and jitter until ``timeout``, then says who holds the lock.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from pathlib import Path
+
+import duckdb
+
+from toolkit.errors import BadInput, ToolkitError
+
+__all__ = ["DEFAULT_TIMEOUT", "StoreLocked", "connect", "is_lock_error"]
+
+#: Seconds an open waits for another process to let go of the file.
+DEFAULT_TIMEOUT = 30.0
+
+
+class StoreLocked(ToolkitError):
+    """Another process kept the store's file locked for longer than the open waited."""
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is DuckDB refusing a file another process holds."""
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def connect(
+    path: str | Path,
+    *,
+    read_only: bool,
+    timeout: float = DEFAULT_TIMEOUT,
+    first_delay: float = 0.005,
+    max_delay: float = 0.25,
+) -> duckdb.DuckDBPyConnection:
+    """Open ``path`` with DuckDB, retrying while another process holds its lock.
+
+    Args:
+        path: The database file, or ``":memory:"``.
+        read_only: Open for reading only (many readers may share the file).
+        timeout: Give up after this many seconds of retrying.
+        first_delay: First back-off; it doubles (with jitter) up to ``max_delay``.
+        max_delay: Longest single wait between two attempts.
+
+    Raises:
+        StoreLocked: the lock was still held after ``timeout`` seconds.
+        BadInput: ``read_only`` and there is no file at ``path``, or the file is not a
+            DuckDB database DuckDB can open.
+    """
+    name = str(path)
+    if read_only and name != ":memory:" and not Path(name).exists():
+        raise BadInput(f"{name}: no such store")
+    deadline = time.monotonic() + timeout
+    delay = first_delay
+    while True:
+        try:
+            return duckdb.connect(name, read_only=read_only)
+        except duckdb.Error as exc:
+            if not is_lock_error(exc):
+                raise BadInput(f"{name}: cannot open the store: {exc}") from exc
+            if time.monotonic() >= deadline:
+                found = re.search(r"PID (\d+)", str(exc))
+                holder = f"PID {found.group(1)}" if found else "unknown"
+                raise StoreLocked(
+                    f"{name}: locked by another process ({holder}) for more than {timeout:g} s"
+                ) from exc
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())) * random.uniform(0.5, 1.0))
+        delay = min(delay * 2, max_delay)

@@ -1,0 +1,566 @@
+"""The SQL that turns OTLP JSON requests into staged store rows, inside DuckDB.
+
+Parsing and flattening happen in DuckDB's own JSON reader (``from_json`` over a typed
+structure, then ``unnest``) so that a load runs at the speed of vectorised C++ on all
+cores; Python only splits the file into lines and names the lines that fail. Every staged
+row carries its position (line ``ln``, resource ``ri``, scope ``si``, record ``pi``) and an
+``error`` that is ``NULL`` for a good record, so one bad span never stops its neighbours.
+
+The encodings written here match ``values.py`` (attribute JSON) exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any, Final
+
+import duckdb
+
+from toolkit.errors import BadInput
+from toolkit.store.schema import HOT_ATTRIBUTES
+from toolkit.store.values import dumps, otlp_to_plain
+
+__all__ = [
+    "REQUEST_STRUCTURE",
+    "install_macros",
+    "item_name",
+    "kinds_sql",
+    "record_path",
+    "stage_logs_sql",
+    "stage_spans_sql",
+]
+
+# -- the typed structure handed to from_json ------------------------------------------------
+# 64-bit integers and enums are read as text: the JSON mapping allows numbers or strings, and
+# only text keeps "not a number" apart from "absent". Nested array/kvlist values stay JSON
+# (their recursion cannot be typed) and go to a Python function, rare in practice.
+
+_ANY_VALUE = {
+    "stringValue": "VARCHAR",
+    "boolValue": "VARCHAR",
+    "intValue": "VARCHAR",
+    "doubleValue": "VARCHAR",
+    "bytesValue": "VARCHAR",
+    "arrayValue": "JSON",
+    "kvlistValue": "JSON",
+}
+_KEY_VALUES = [{"key": "VARCHAR", "value": _ANY_VALUE}]
+_RESOURCE = {"attributes": _KEY_VALUES, "droppedAttributesCount": "VARCHAR"}
+_SCOPE = {
+    "name": "VARCHAR",
+    "version": "VARCHAR",
+    "attributes": _KEY_VALUES,
+    "droppedAttributesCount": "VARCHAR",
+}
+_SPAN = {
+    "traceId": "VARCHAR",
+    "spanId": "VARCHAR",
+    "traceState": "VARCHAR",
+    "parentSpanId": "VARCHAR",
+    "flags": "VARCHAR",
+    "name": "VARCHAR",
+    "kind": "VARCHAR",
+    "startTimeUnixNano": "VARCHAR",
+    "endTimeUnixNano": "VARCHAR",
+    "attributes": _KEY_VALUES,
+    "droppedAttributesCount": "VARCHAR",
+    "events": [
+        {
+            "timeUnixNano": "VARCHAR",
+            "name": "VARCHAR",
+            "attributes": _KEY_VALUES,
+            "droppedAttributesCount": "VARCHAR",
+        }
+    ],
+    "droppedEventsCount": "VARCHAR",
+    "links": [
+        {
+            "traceId": "VARCHAR",
+            "spanId": "VARCHAR",
+            "traceState": "VARCHAR",
+            "attributes": _KEY_VALUES,
+            "droppedAttributesCount": "VARCHAR",
+            "flags": "VARCHAR",
+        }
+    ],
+    "droppedLinksCount": "VARCHAR",
+    "status": {"message": "VARCHAR", "code": "VARCHAR"},
+}
+_LOG = {
+    "timeUnixNano": "VARCHAR",
+    "observedTimeUnixNano": "VARCHAR",
+    "severityNumber": "VARCHAR",
+    "severityText": "VARCHAR",
+    "body": _ANY_VALUE,
+    "attributes": _KEY_VALUES,
+    "droppedAttributesCount": "VARCHAR",
+    "flags": "VARCHAR",
+    "traceId": "VARCHAR",
+    "spanId": "VARCHAR",
+    "eventName": "VARCHAR",
+}
+
+#: One line of an OTLP JSON file: a traces request, a logs request, or (Collector file
+#: exporter with several pipelines into one file) both.
+REQUEST_STRUCTURE: Final = {
+    "resourceSpans": [{"resource": _RESOURCE, "scopeSpans": [{"scope": _SCOPE, "spans": [_SPAN]}]}],
+    "resourceLogs": [
+        {"resource": _RESOURCE, "scopeLogs": [{"scope": _SCOPE, "logRecords": [_LOG]}]}
+    ],
+}
+
+_SEVERITY_NAMES = ["UNSPECIFIED"] + [
+    f"{level}{n if n > 1 else ''}"
+    for level in ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+    for n in range(1, 5)
+]
+
+# -- macros: one small job each ---------------------------------------------------------------
+
+_MACROS = f"""
+CREATE OR REPLACE TEMP MACRO otlp_int64(x) AS
+    CASE WHEN TRY_CAST(x AS BIGINT)::VARCHAR = x THEN TRY_CAST(x AS BIGINT) END;
+
+-- Unsigned 64-bit nanoseconds that fit the signed range (all TIMESTAMPs up to 2262-04-11).
+CREATE OR REPLACE TEMP MACRO otlp_nanos(x) AS
+    CASE WHEN x IS NULL THEN 0::BIGINT
+         WHEN otlp_int64(x) >= 0 THEN otlp_int64(x) END;
+
+CREATE OR REPLACE TEMP MACRO otlp_ts(ns) AS
+    CASE WHEN ns > 0 THEN make_timestamp(ns // 1000) END;
+
+CREATE OR REPLACE TEMP MACRO otlp_count(x) AS coalesce(TRY_CAST(x AS BIGINT), 0);
+
+CREATE OR REPLACE TEMP MACRO otlp_is_hex(x) AS regexp_full_match(x, '[0-9a-fA-F]+');
+
+-- Trace/span ids: hex of either case, or base64 of the right byte length (some producers
+-- follow the protobuf JSON mapping literally). Hex of a non-standard length is kept as is.
+CREATE OR REPLACE TEMP MACRO otlp_id(x, nbytes) AS
+    CASE WHEN x IS NULL OR x = '' THEN NULL
+         WHEN length(x) = 2 * nbytes AND otlp_is_hex(x) THEN lower(x)
+         WHEN length(x) = (nbytes + 2) // 3 * 4
+              AND try(octet_length(from_base64(x))) = nbytes THEN lower(hex(from_base64(x)))
+         WHEN otlp_is_hex(x) THEN lower(x) END;
+
+CREATE OR REPLACE TEMP MACRO otlp_id_error(field, x, nbytes) AS
+    field || ' ' || to_json(x)::VARCHAR || ' is neither hex nor base64 of ' || nbytes || ' bytes';
+
+CREATE OR REPLACE TEMP MACRO otlp_double_json(d) AS
+    CASE WHEN d IS NULL THEN NULL
+         WHEN isnan(d) THEN '{{"$double":"NaN"}}'
+         WHEN isinf(d) AND d > 0 THEN '{{"$double":"Infinity"}}'
+         WHEN isinf(d) THEN '{{"$double":"-Infinity"}}'
+         ELSE d::VARCHAR END;
+
+CREATE OR REPLACE TEMP MACRO otlp_b64(x) AS
+    try(to_base64(from_base64(
+        rpad(replace(replace(x, '-', '+'), '_', '/'), ((length(x) + 3) // 4 * 4)::INTEGER, '='))));
+
+-- An AnyValue as stored JSON text (values.py); NULL when the value is invalid.
+CREATE OR REPLACE TEMP MACRO otlp_value_json(v) AS
+    CASE WHEN v IS NULL THEN 'null'
+         WHEN v.stringValue IS NOT NULL THEN to_json(v.stringValue)::VARCHAR
+         WHEN v.boolValue IS NOT NULL THEN
+              CASE v.boolValue WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' END
+         WHEN v.intValue IS NOT NULL THEN otlp_int64(v.intValue)::VARCHAR
+         WHEN v.doubleValue IS NOT NULL THEN otlp_double_json(TRY_CAST(v.doubleValue AS DOUBLE))
+         WHEN v.bytesValue IS NOT NULL THEN
+              '{{"$bytes":' || to_json(otlp_b64(v.bytesValue))::VARCHAR || '}}'
+         WHEN v.arrayValue IS NOT NULL OR v.kvlistValue IS NOT NULL THEN
+              toolkit_otlp_nested(v.arrayValue::VARCHAR, v.kvlistValue::VARCHAR)
+         ELSE 'null' END;
+
+-- One attribute as the text `"key":value` of a JSON object; NULL when the value is invalid.
+CREATE OR REPLACE TEMP MACRO otlp_part(a) AS
+    to_json(coalesce(a.key, ''))::VARCHAR || ':' || otlp_value_json(a.value);
+
+-- Per resource or scope (few rows), where computing a list twice costs nothing.
+CREATE OR REPLACE TEMP MACRO otlp_attrs_json(attrs) AS
+    CASE WHEN attrs IS NULL THEN '{{}}'
+         WHEN list_count([otlp_part(a) FOR a IN attrs]) = len(attrs)
+         THEN '{{' || array_to_string([otlp_part(a) FOR a IN attrs], ',') || '}}' END;
+CREATE OR REPLACE TEMP MACRO otlp_attrs_error(what, attrs) AS
+    [what || ' ' || to_json(coalesce(a.key, ''))::VARCHAR || ' has an invalid value'
+     FOR a IN attrs IF otlp_part(a) IS NULL][1];
+CREATE OR REPLACE TEMP MACRO otlp_service_name(attrs) AS
+    [coalesce(a.value.stringValue, a.value.intValue)
+     FOR a IN attrs IF a.key = 'service.name'][1];
+
+CREATE OR REPLACE TEMP MACRO otlp_kind(x) AS
+    CASE WHEN x IS NULL THEN 'unspecified' ELSE
+    ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'][
+        coalesce(
+            CASE WHEN otlp_int64(x) BETWEEN 0 AND 5 THEN otlp_int64(x) END,
+            list_position(['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER',
+                           'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'], x) - 1
+        ) + 1] END;
+
+CREATE OR REPLACE TEMP MACRO otlp_status(x) AS
+    CASE WHEN x IS NULL THEN 'unset' ELSE
+    ['unset', 'ok', 'error'][
+        coalesce(
+            CASE WHEN otlp_int64(x) BETWEEN 0 AND 2 THEN otlp_int64(x) END,
+            list_position(['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'], x) - 1
+        ) + 1] END;
+
+CREATE OR REPLACE TEMP MACRO otlp_severity(x) AS
+    CASE WHEN x IS NULL THEN 0 ELSE coalesce(
+        CASE WHEN otlp_int64(x) BETWEEN 0 AND 24 THEN otlp_int64(x) END,
+        list_position({_SEVERITY_NAMES!r}, replace(x, 'SEVERITY_NUMBER_', '')) - 1
+    )::INTEGER END;
+"""
+
+
+_RECORDS = {
+    "spans": ("resourceSpans", "scopeSpans", "spans"),
+    "logs": ("resourceLogs", "scopeLogs", "logRecords"),
+}
+
+
+def _nested_value_json(array_json: str | None, kvlist_json: str | None) -> str | None:
+    """DuckDB scalar function: an ``arrayValue``/``kvlistValue`` as stored JSON, or NULL."""
+    try:
+        if array_json is not None:
+            plain: Any = otlp_to_plain({"arrayValue": json.loads(array_json)})
+        elif kvlist_json is not None:
+            plain = otlp_to_plain({"kvlistValue": json.loads(kvlist_json)})
+        else:
+            return "null"
+        return dumps(plain)
+    except (BadInput, ValueError, TypeError):
+        return None
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the loader's temporary macros and its one Python function on ``con``."""
+    with contextlib.suppress(duckdb.CatalogException):  # registered on this connection
+        con.create_function(
+            "toolkit_otlp_nested",
+            _nested_value_json,
+            ["VARCHAR", "VARCHAR"],
+            "VARCHAR",
+            null_handling="special",
+            side_effects=False,
+        )
+    con.execute(_MACROS)
+
+
+def _quoted(value: Any) -> str:
+    return json.dumps(value).replace("'", "''")
+
+
+def record_path(kind: str) -> str:
+    """SQL for the JSON path of a staged record inside its line (``$.resourceSpans[0]...``)."""
+    res, scope, rec = _RECORDS[kind]
+    return f"'$.{res}[' || ri || '].{scope}[' || si || '].{rec}[' || pi || ']'"
+
+
+def item_name(kind: str) -> str:
+    """SQL naming a staged record for people (``resourceSpans[0].scopeSpans[0].spans[3]``)."""
+    return record_path(kind).replace("'$.", "'", 1)
+
+
+def kinds_sql(lines: str) -> str:
+    """``_t_kinds(ln, keys)``: the top-level keys of each non-blank line (NULL: not JSON)."""
+    return f"""
+    CREATE OR REPLACE TEMP TABLE _t_kinds AS
+    SELECT ln, try(json_keys(text)) AS keys FROM {lines}
+    WHERE NOT regexp_full_match(text, '[ \\t\\r\\n]*')
+    """
+
+
+def _unnest(kind: str, lines: str, every_line: bool) -> str:
+    """One row per record: ``ln, ri, si, pi, s`` (typed struct) with the resource and scope
+    columns computed once per resource and scope, before the records are unnested.
+
+    ``every_line`` says that each line of ``lines`` is a request of this kind; otherwise a
+    join with ``_t_kinds`` picks the lines that are.
+    """
+    resources, scopes, records = _RECORDS[kind]
+    structure = _quoted({resources: REQUEST_STRUCTURE[resources]})
+    source = (
+        f"{lines} l"
+        if every_line
+        else (
+            f"{lines} l SEMI JOIN _t_kinds k "
+            f"ON l.ln = k.ln AND list_contains(k.keys, '{resources}')"
+        )
+    )
+    return f"""
+    SELECT ln, ri, si, resource_attributes, resource_error, service_name,
+           y.scope.name AS scope_name, y.scope.version AS scope_version,
+           otlp_attrs_json(y.scope.attributes) AS scope_attributes,
+           otlp_attrs_error('scope attribute', y.scope.attributes) AS scope_error,
+           generate_subscripts(y.{records}, 1) - 1 AS pi, unnest(y.{records}) AS s
+    FROM (
+        SELECT ln, ri,
+               otlp_attrs_json(x.resource.attributes) AS resource_attributes,
+               otlp_attrs_error('resource attribute', x.resource.attributes) AS resource_error,
+               otlp_service_name(x.resource.attributes) AS service_name,
+               generate_subscripts(x.{scopes}, 1) - 1 AS si, unnest(x.{scopes}) AS y
+        FROM (
+            SELECT ln, generate_subscripts(r.{resources}, 1) - 1 AS ri,
+                   unnest(r.{resources}) AS x
+            FROM (
+                SELECT l.ln, from_json(l.text, '{structure}') AS r FROM {source}
+            )
+        )
+    )
+    """
+
+
+def _attr_lists(prefix: str, attrs: str, *, values: bool) -> str:
+    """Per-record lists from an attribute list, each computed once: keys, JSON parts and
+    (for promoted columns) the string and integer values."""
+    cols = [
+        f"[a.key FOR a IN {attrs}] AS {prefix}_keys",
+        f"[otlp_part(a) FOR a IN {attrs}] AS {prefix}_parts",
+    ]
+    if values:
+        cols += [
+            f"[a.value.stringValue FOR a IN {attrs}] AS {prefix}_strs",
+            f"[a.value.intValue FOR a IN {attrs}] AS {prefix}_ints",
+        ]
+    return ",\n            ".join(cols)
+
+
+def _joined(prefix: str) -> str:
+    parts = f"{prefix}_parts"
+    return (
+        f"CASE WHEN {parts} IS NULL THEN '{{}}' WHEN list_count({parts}) = len({parts}) "
+        f"THEN '{{' || array_to_string({parts}, ',') || '}}' END"
+    )
+
+
+def _attr_error(what: str, prefix: str) -> str:
+    first_bad = f"list_position([p IS NULL FOR p IN {prefix}_parts], true)"
+    return (
+        f"'{what} ' || to_json(coalesce({prefix}_keys[{first_bad}], ''))::VARCHAR "
+        "|| ' has an invalid value'"
+    )
+
+
+def _hot_positions() -> str:
+    return ",\n            ".join(
+        f"list_position(a_keys, '{h.key}') AS pos_{h.column}" for h in HOT_ATTRIBUTES
+    )
+
+
+def _hot_values() -> str:
+    cols = []
+    for h in HOT_ATTRIBUTES:
+        pos = f"pos_{h.column}"
+        if h.sql_type == "BIGINT":
+            cols.append(
+                f"coalesce(otlp_int64(a_ints[{pos}]), otlp_int64(a_strs[{pos}])) AS {h.column}"
+            )
+        else:
+            cols.append(f"coalesce(a_strs[{pos}], a_ints[{pos}]) AS {h.column}")
+    return ",\n        ".join(cols)
+
+
+def _nanos_error(field: str, raw: str, column: str) -> str:
+    return (
+        f"WHEN {column} IS NULL THEN '{field} ' || to_json({raw})::VARCHAR || "
+        "' is not a whole number of nanoseconds in 0..9223372036854775807 (up to 2262-04-11)'"
+    )
+
+
+_RESOURCE_AND_SCOPE = f"""
+            resource_attributes, resource_error, service_name, scope_name, scope_version,
+            scope_attributes, scope_error,
+            {_attr_lists("a", "s.attributes", values=True)}"""
+
+_JOINED_ATTRIBUTES = f"""
+            {_joined("a")} AS attributes,
+            {_hot_positions()}"""
+
+_ATTRIBUTE_ERRORS = """
+            WHEN resource_error IS NOT NULL THEN resource_error
+            WHEN scope_error IS NOT NULL THEN scope_error"""
+
+
+def stage_spans_sql(lines: str, every_line: bool = False) -> list[str]:
+    """Statements staging ``_t_spans`` / ``_t_events`` / ``_t_links`` from the lines table.
+
+    Each staged table has the store table's columns plus the position ``ln, ri, si, pi`` and
+    ``error``. Layers (CTEs) compute every list once; a span whose event or link is invalid
+    is rejected whole.
+    """
+    spans = f"""
+    CREATE OR REPLACE TEMP TABLE _t_spans AS
+    WITH u AS ({_unnest("spans", lines, every_line)}),
+    a AS (
+        SELECT ln, ri, si, pi,
+            s.traceId AS raw_trace_id, s.spanId AS raw_span_id,
+            s.parentSpanId AS raw_parent_span_id, s.name AS name, s.kind AS raw_kind,
+            s.startTimeUnixNano AS raw_start, s.endTimeUnixNano AS raw_end,
+            s.status.code AS raw_status, s.status.message AS raw_status_message,
+            s.traceState AS raw_trace_state, s.flags AS raw_flags,
+            s.droppedAttributesCount AS raw_dropped_attributes,
+            s.droppedEventsCount AS raw_dropped_events,
+            s.droppedLinksCount AS raw_dropped_links,
+            s.events AS events, s.links AS links,{_RESOURCE_AND_SCOPE}
+        FROM u
+    ),
+    b AS (
+        SELECT *,
+            otlp_id(raw_trace_id, 16) AS trace_id, otlp_id(raw_span_id, 8) AS span_id,
+            otlp_id(raw_parent_span_id, 8) AS parent_span_id,
+            otlp_nanos(raw_start) AS start_time_unix_nano,
+            otlp_nanos(raw_end) AS end_time_unix_nano,
+            otlp_kind(raw_kind) AS kind, otlp_status(raw_status) AS status_code,{_JOINED_ATTRIBUTES}
+        FROM a
+    )
+    SELECT ln, ri, si, pi, trace_id, span_id, parent_span_id, name, kind,
+        otlp_ts(start_time_unix_nano) AS start_time, otlp_ts(end_time_unix_nano) AS end_time,
+        CASE WHEN start_time_unix_nano > 0 AND end_time_unix_nano > 0
+             THEN end_time_unix_nano - start_time_unix_nano END AS duration_ns,
+        start_time_unix_nano, end_time_unix_nano, status_code,
+        nullif(raw_status_message, '') AS status_message,
+        service_name, scope_name, scope_version,
+        {_hot_values()},
+        nullif(raw_trace_state, '') AS trace_state, otlp_count(raw_flags) AS flags,
+        attributes, resource_attributes, scope_attributes,
+        otlp_count(raw_dropped_attributes) AS dropped_attributes_count,
+        otlp_count(raw_dropped_events) AS dropped_events_count,
+        otlp_count(raw_dropped_links) AS dropped_links_count,
+        events, links,
+        CASE{_ATTRIBUTE_ERRORS}
+            WHEN nullif(raw_trace_id, '') IS NULL THEN 'span has no traceId'
+            WHEN trace_id IS NULL THEN otlp_id_error('traceId', raw_trace_id, 16)
+            WHEN nullif(raw_span_id, '') IS NULL THEN 'span has no spanId'
+            WHEN span_id IS NULL THEN otlp_id_error('spanId', raw_span_id, 8)
+            WHEN nullif(raw_parent_span_id, '') IS NOT NULL AND parent_span_id IS NULL
+                THEN otlp_id_error('parentSpanId', raw_parent_span_id, 8)
+            {_nanos_error("startTimeUnixNano", "raw_start", "start_time_unix_nano")}
+            {_nanos_error("endTimeUnixNano", "raw_end", "end_time_unix_nano")}
+            WHEN kind IS NULL THEN 'kind ' || to_json(raw_kind)::VARCHAR || ' is not a span kind'
+            WHEN status_code IS NULL
+                THEN 'status code ' || to_json(raw_status)::VARCHAR || ' is not a status code'
+            WHEN attributes IS NULL THEN {_attr_error("attribute", "a")}
+        END AS error
+    FROM b
+    """
+    events = f"""
+    CREATE OR REPLACE TEMP TABLE _t_events AS
+    WITH u AS (
+        SELECT ln, ri, si, pi, trace_id, span_id,
+               generate_subscripts(events, 1) - 1 AS event_index, unnest(events) AS e
+        FROM _t_spans WHERE len(events) > 0
+    ),
+    a AS (
+        SELECT ln, ri, si, pi, trace_id, span_id, event_index::INTEGER AS event_index,
+               e.name AS name, e.timeUnixNano AS raw_time,
+               e.droppedAttributesCount AS raw_dropped,
+               {_attr_lists("a", "e.attributes", values=False)}
+        FROM u
+    ),
+    b AS (SELECT *, otlp_nanos(raw_time) AS time_unix_nano, {_joined("a")} AS attributes FROM a)
+    SELECT ln, ri, si, pi, trace_id, span_id, event_index, name,
+           otlp_ts(time_unix_nano) AS time, time_unix_nano, attributes,
+           otlp_count(raw_dropped) AS dropped_attributes_count,
+           CASE {_nanos_error("event timeUnixNano", "raw_time", "time_unix_nano")}
+                WHEN attributes IS NULL THEN {_attr_error("event attribute", "a")}
+           END AS error
+    FROM b
+    """
+    links = f"""
+    CREATE OR REPLACE TEMP TABLE _t_links AS
+    WITH u AS (
+        SELECT ln, ri, si, pi, trace_id, span_id,
+               generate_subscripts(links, 1) - 1 AS link_index, unnest(links) AS l
+        FROM _t_spans WHERE len(links) > 0
+    ),
+    a AS (
+        SELECT ln, ri, si, pi, trace_id, span_id, link_index::INTEGER AS link_index,
+               l.traceId AS raw_trace_id, l.spanId AS raw_span_id,
+               nullif(l.traceState, '') AS trace_state, otlp_count(l.flags) AS flags,
+               l.droppedAttributesCount AS raw_dropped,
+               {_attr_lists("a", "l.attributes", values=False)}
+        FROM u
+    ),
+    b AS (
+        SELECT *, otlp_id(raw_trace_id, 16) AS linked_trace_id,
+               otlp_id(raw_span_id, 8) AS linked_span_id, {_joined("a")} AS attributes
+        FROM a
+    )
+    SELECT ln, ri, si, pi, trace_id, span_id, link_index, linked_trace_id, linked_span_id,
+           trace_state, flags, attributes, otlp_count(raw_dropped) AS dropped_attributes_count,
+           CASE WHEN linked_trace_id IS NULL
+                    THEN otlp_id_error('link traceId', raw_trace_id, 16)
+                WHEN linked_span_id IS NULL THEN otlp_id_error('link spanId', raw_span_id, 8)
+                WHEN attributes IS NULL THEN {_attr_error("link attribute", "a")}
+           END AS error
+    FROM b
+    """
+    # A span is only as good as its events and links.
+    propagate = """
+    UPDATE _t_spans SET error = bad.error
+    FROM (
+        SELECT ln, ri, si, pi, min(error) AS error FROM (
+            SELECT ln, ri, si, pi, error FROM _t_events WHERE error IS NOT NULL
+            UNION ALL
+            SELECT ln, ri, si, pi, error FROM _t_links WHERE error IS NOT NULL
+        ) GROUP BY ALL
+    ) AS bad
+    WHERE _t_spans.error IS NULL AND _t_spans.ln = bad.ln AND _t_spans.ri = bad.ri
+      AND _t_spans.si = bad.si AND _t_spans.pi = bad.pi
+    """
+    return [spans, events, links, propagate]
+
+
+def stage_logs_sql(lines: str, every_line: bool = False) -> list[str]:
+    """Statements staging ``_t_logs`` from the lines table (store columns but
+    ``record_id``, plus position and ``error``)."""
+    logs = f"""
+    CREATE OR REPLACE TEMP TABLE _t_logs AS
+    WITH u AS ({_unnest("logs", lines, every_line)}),
+    a AS (
+        SELECT ln, ri, si, pi,
+            s.timeUnixNano AS raw_time, s.observedTimeUnixNano AS raw_observed,
+            s.traceId AS raw_trace_id, s.spanId AS raw_span_id, s.flags AS raw_flags,
+            s.severityNumber AS raw_severity, s.severityText AS raw_severity_text,
+            s.eventName AS raw_event_name, s.body.stringValue AS body_string,
+            otlp_value_json(s.body) AS body_json,
+            s.droppedAttributesCount AS raw_dropped,{_RESOURCE_AND_SCOPE}
+        FROM u
+    ),
+    b AS (
+        SELECT *,
+            otlp_nanos(raw_time) AS time_unix_nano,
+            otlp_nanos(raw_observed) AS observed_time_unix_nano,
+            otlp_id(raw_trace_id, 16) AS trace_id, otlp_id(raw_span_id, 8) AS span_id,
+            otlp_severity(raw_severity) AS severity_number,
+            coalesce(nullif(raw_event_name, ''),
+                     a_strs[list_position(a_keys, 'event.name')]) AS event_name,{_JOINED_ATTRIBUTES}
+        FROM a
+    )
+    SELECT ln, ri, si, pi,
+        otlp_ts(coalesce(nullif(time_unix_nano, 0), observed_time_unix_nano)) AS time,
+        time_unix_nano, otlp_ts(observed_time_unix_nano) AS observed_time,
+        observed_time_unix_nano, trace_id, span_id, otlp_count(raw_flags) AS flags,
+        severity_number, nullif(raw_severity_text, '') AS severity_text, event_name,
+        nullif(body_json, 'null') AS body,
+        coalesce(body_string, nullif(body_json, 'null')) AS body_text,
+        service_name, scope_name, scope_version,
+        {_hot_values()},
+        attributes, resource_attributes, scope_attributes,
+        otlp_count(raw_dropped) AS dropped_attributes_count,
+        CASE{_ATTRIBUTE_ERRORS}
+            {_nanos_error("timeUnixNano", "raw_time", "time_unix_nano")}
+            {_nanos_error("observedTimeUnixNano", "raw_observed", "observed_time_unix_nano")}
+            WHEN nullif(raw_trace_id, '') IS NOT NULL AND trace_id IS NULL
+                THEN otlp_id_error('traceId', raw_trace_id, 16)
+            WHEN nullif(raw_span_id, '') IS NOT NULL AND span_id IS NULL
+                THEN otlp_id_error('spanId', raw_span_id, 8)
+            WHEN severity_number IS NULL
+                THEN 'severityNumber ' || to_json(raw_severity)::VARCHAR
+                     || ' is not a severity number'
+            WHEN body_json IS NULL THEN 'body has an invalid value'
+            WHEN attributes IS NULL THEN {_attr_error("attribute", "a")}
+        END AS error
+    FROM b
+    """
+    return [logs]
