@@ -11,10 +11,10 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from toolkit.errors import ToolkitError
+from toolkit.errors import BadInput, ToolkitError
 
 DEFAULT_DB = "toolkit.duckdb"
 EXIT_OK, EXIT_FIRING, EXIT_ERROR = 0, 1, 2
@@ -27,15 +27,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_ERROR, f"toolkit {self.prog.split()[-1]}: error: {message}\n")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    """Flags every verb shares, defined once."""
-    parser.add_argument(
-        "--db", default=os.environ.get("TOOLKIT_DB", DEFAULT_DB),
-        help="DuckDB store file (default: $TOOLKIT_DB or ./toolkit.duckdb)",
-    )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-
-
+# -- argument types ------------------------------------------------------------------------
 def _non_negative_int(text: str) -> int:
     try:
         value = int(text)
@@ -53,16 +45,92 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value
+
+
+def _when(text: str) -> datetime:
+    """An ISO 8601 time; with an offset it is converted to UTC, without one it is UTC."""
+    try:
+        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date/time (use e.g. 2024-05-07T09:30 or 2024-05-07T11:30+02:00)"
+        ) from None
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
+    return ts
+
+
+# -- shared flags, defined once ------------------------------------------------------------
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", default=os.environ.get("TOOLKIT_DB", DEFAULT_DB),
+        help="DuckDB store file (default: $TOOLKIT_DB or ./toolkit.duckdb)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _window(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", type=_when, help="start of the window (UTC unless offset)")
+    parser.add_argument("--until", type=_when, help="end of the window, exclusive")
+    parser.add_argument("--env", action="append", dest="envs", metavar="ENVIRONMENT",
+                        help="only this environment (repeatable)")
+
+
+def _print_json(payload: Any) -> None:
+    json.dump(payload, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def _iso(ts: float | datetime | None) -> str | None:
+    if ts is None:
+        return None
+    if isinstance(ts, datetime):
+        return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _store(args: argparse.Namespace, *, read_only: bool):
+    from toolkit.store import Store
+
+    if read_only and not os.path.exists(args.db):
+        raise BadInput(f"{args.db}: no such store (simulate or load telemetry first)")
+    return Store.open(args.db, read_only=read_only)
+
+
+# -- verbs -----------------------------------------------------------------------------------
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    from toolkit.runs import record_scenario, run_live, terminal_progress
     from toolkit.workload.scenarios import run_scenario
 
-    result = run_scenario(args.scenario, seed=args.seed, days=args.days)
+    if args.live:
+        spool = args.spool or f"{args.db}.spool"
+        print(f"live engine writing telemetry to {spool}; fold it in with "
+              f"'toolkit load --spool {spool}'. Ctrl-C to stop.", file=sys.stderr)
+        stats = run_live(spool=spool, speed=args.speed, seed=args.seed)
+        print(f"stopped cleanly after {stats['attempts']} processing attempts", file=sys.stderr)
+        return EXIT_OK
+    if args.no_store:
+        result = run_scenario(args.scenario, seed=args.seed, days=args.days)
+    else:
+        result = record_scenario(
+            args.scenario, db=args.db, seed=args.seed, days=args.days, otlp_dir=args.otlp_dir,
+            compress=args.gzip, tenants=args.tenants.split(",") if args.tenants else None,
+            progress=terminal_progress(args.scenario))
     if args.truth:
         result.truth.dump(args.truth, result.stale_views)
     if args.json:
         _print_json({
             "scenario": result.scenario.name, "seed": result.seed,
             "start": _iso(result.start), "end": _iso(result.end),
+            "store": None if args.no_store else args.db,
             "environments": result.summary_rows(),
         })
     else:
@@ -70,30 +138,160 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from toolkit.workload.scenarios import run_scenario
+def _cmd_load(args: argparse.Namespace) -> int:
+    from toolkit.store import fold_spool
 
-    result = run_scenario("may7", seed=args.seed, days=args.days)
-    print(result.summary())
-    truth = result.truth
-    if truth.wrongful:
-        first = truth.wrongful[0]
-        envs = sorted({w.key.environment for w in truth.wrongful})
-        print(
-            f"\nenv-blind-dedup wrongly discarded {len(truth.wrongful)} jobs in "
-            f"{len(envs)} environments, the first at {_iso(first.time)} UTC; "
-            f"{len(result.stale_views)} views were left stale or missing."
-        )
+    if not args.paths and not args.spool:
+        raise BadInput("give files or directories to load, or --spool DIR")
+    with _store(args, read_only=False) as store:
+        result = store.load(*args.paths) if args.paths else None
+        if args.spool:
+            folded = fold_spool(store, args.spool)
+            result = folded if result is None else result + folded
+            store.refresh_rollup()
+    assert result is not None
+    for rejection in result.rejections:
+        print(f"toolkit load: rejected {rejection}", file=sys.stderr)
+    summary = {"files": result.files, "loaded": result.loaded, "spans": result.spans_loaded,
+               "logs": result.logs_loaded, "duplicates": result.duplicates,
+               "rejected": result.rejected}
+    if args.json:
+        _print_json(summary)
+    else:
+        print(f"{result.files} files: {result.loaded} loaded ({result.spans_loaded} spans, "
+              f"{result.logs_loaded} log records), {result.duplicates} skipped as duplicates, "
+              f"{result.rejected} rejected")
+    return EXIT_ERROR if result.rejected else EXIT_OK
+
+
+def _cmd_detect(args: argparse.Namespace) -> int:
+    from toolkit.analysis import detect_in_store
+
+    with _store(args, read_only=True) as store:
+        events = detect_in_store(store, since=args.since, until=args.until, environments=args.envs,
+                                 baseline=timedelta(days=args.baseline_days))
+    if args.json:
+        _print_json([e.to_dict() for e in events])
+    elif not events:
+        print("no anomaly detected")
+    else:
+        for e in events:
+            print(f"{_iso(e.start.to_pydatetime())} .. {_iso(e.end.to_pydatetime())}  "
+                  f"{e.severity:6} {e.detector:11} {e.explanation}")
     return EXIT_OK
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from toolkit.detect.audit import Window, audit
+
+    with _store(args, read_only=True) as store:
+        result = audit(store.connection, Window(args.since, args.until), environments=args.envs)
+    summary = result.summary()
+    if args.json:
+        _print_json({**summary,
+                     "violations": json.loads(result.violations.to_json(orient="records",
+                                                                        date_format="iso")),
+                     "accounting": json.loads(result.accounting.to_json(orient="records"))})
+        return EXIT_OK
+    print(f"{summary['wrongful_discards']} wrongful discards in "
+          f"{len(summary['environments_affected'])} environments; "
+          f"{summary['views_to_regenerate']} views to regenerate; "
+          f"{summary['violations']} violations in all")
+    for row in result.violations.head(args.limit).itertuples():
+        survivor = "" if row.rule != "unjustified_drop" else (
+            f" -> survivor job {int(row.survivor_job_id)} in {row.survivor_environment}")
+        print(f"{_iso(row.time.to_pydatetime())} {row.rule} {row.environment} {row.entity}/"
+              f"{row.schema} job {int(row.job_id) if row.job_id == row.job_id else '-'}"
+              f"{survivor}: {row.detail} (trace {row.trace_id})")
+    if len(result.violations) > args.limit:
+        print(f"... {len(result.violations) - args.limit} more (use --json or --limit)")
+    return EXIT_OK
 
 
-def _print_json(payload: Any) -> None:
-    json.dump(payload, sys.stdout, indent=2, sort_keys=False)
-    sys.stdout.write("\n")
+def _cmd_alert(args: argparse.Namespace) -> int:
+    from toolkit.alert import Policy, Webhook, run_alert, text_line
+    from toolkit.alert.sources import store_findings
+    from toolkit.analysis import alert_connection
+
+    try:
+        hooks = [Webhook(url, args.format, timeout=args.timeout) for url in args.webhook]
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    now = args.now or datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
+    run = run_alert(
+        alert_connection(args.db, spool=args.spool), store_findings(), now=now,
+        lock_path=f"{args.db}.alert.lock",
+        policy=Policy(resend_after=timedelta(minutes=args.resend_after),
+                      resolve_after=timedelta(minutes=args.resolve_after)),
+        webhooks=hooks, dry_run=args.dry_run, textfile=args.textfile,
+        lock_timeout=args.lock_timeout,
+    )
+    if args.json:
+        _print_json({"now": _iso(run.now), "dry_run": run.dry_run,
+                     "firing": [{"rule": r.rule, "environment": r.environment,
+                                 "severity": r.severity, "summary": r.summary}
+                                for r in run.firing],
+                     "notifications": run.notifications, "delivered": run.delivered,
+                     "delivery_errors": run.delivery_errors})
+    else:
+        prefix = "would send: " if run.dry_run else ""
+        for note in run.notifications:
+            print(prefix + text_line(note))
+    for url, error in run.delivery_errors.items():
+        print(f"toolkit alert: webhook {url} failed: {error}", file=sys.stderr)
+    return run.exit_code
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from toolkit.report import gather, write_report
+
+    if args.incident and (args.since or args.until):
+        raise BadInput("give either --incident auto or --since/--until, not both")
+    with _store(args, read_only=True) as store:
+        data = gather(store.connection, since=args.since, until=args.until,
+                      incident_auto=args.incident == "auto", annotations=args.annotations)
+    written = write_report(data, args.out)
+    if args.json:
+        _print_json({"directory": str(written.directory), "markdown": str(written.markdown),
+                     "html": str(written.html), "remediation": str(written.remediation),
+                     "figures": [str(p) for p in written.figures], "found": written.found})
+    else:
+        print(f"report written to {written.directory}/ (report.md, report.html, "
+              f"{len(written.figures)} figures, remediation.csv)"
+              + ("" if written.found else ": nothing found in the window"))
+    return EXIT_OK
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from toolkit.detect.evaluate import DEFAULT_SCENARIOS, evaluate, format_evaluation
+
+    scenarios = args.scenario or list(DEFAULT_SCENARIOS)
+    result = evaluate(scenarios, seed=args.seed, days_override=args.days)
+    if args.audit:
+        from toolkit.analysis import evaluate_audit
+
+        result["audit"] = evaluate_audit([s for s in scenarios if s != "baseline"],
+                                         seed=args.seed, days=args.days)
+    if args.json:
+        _print_json(result)
+    else:
+        print(format_evaluation(result))
+        for name, row in result.get("audit", {}).items():
+            print(f"audit {name}: {row['found']}/{row['truth']} wrongful discards found, "
+                  f"{row['false']} false violations")
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from toolkit.demo import run_demo
+
+    summary = run_demo(db=args.db, out=args.out, seed=args.seed, days=args.days,
+                       progress=not args.json)
+    if args.json:
+        _print_json(summary.as_dict())
+    else:
+        print(summary.text())
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,28 +302,96 @@ def build_parser() -> argparse.ArgumentParser:
     from toolkit.workload.scenarios import SCENARIOS
 
     scenarios = ", ".join(sorted(SCENARIOS))
-    p = sub.add_parser(
-        "simulate", help="run the reference engine on a named scenario",
-        description=f"Run a named scenario ({scenarios}) and print a per-environment summary. "
-        f"Faults: {', '.join(sorted(FAULTS))}.",
-        epilog="example: toolkit simulate --scenario may7 --seed 7",
-    )
-    _common(p)
+
+    def verb(name: str, help_: str, example: str, run: Callable[[argparse.Namespace], int],
+             description: str | None = None) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=description or help_,
+                           epilog=f"example: {example}",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        _common(p)
+        p.set_defaults(run=run)
+        return p
+
+    p = verb("simulate", "run the instrumented reference engine on a named scenario",
+             "toolkit simulate --scenario may7 --db toolkit.duckdb", _cmd_simulate,
+             f"Run a named scenario ({scenarios}) with full telemetry into the store and print "
+             f"a per-environment summary. Faults: {', '.join(sorted(FAULTS))}.")
     p.add_argument("--scenario", default="may7", help=f"one of: {scenarios}")
     p.add_argument("--seed", type=_non_negative_int, default=7)
     p.add_argument("--days", type=_positive_int, default=None, help="override the length")
     p.add_argument("--truth", metavar="FILE", help="also write the ground truth as JSON")
-    p.set_defaults(run=_cmd_simulate)
+    p.add_argument("--otlp-dir", metavar="DIR", help="also write OTLP JSON lines files here")
+    p.add_argument("--gzip", action="store_true", help="gzip the OTLP JSON lines files")
+    p.add_argument("--tenants", metavar="A,B", help="only these tenants (smaller samples)")
+    p.add_argument("--no-store", action="store_true", help="engine only, no telemetry")
+    p.add_argument("--live", action="store_true",
+                   help="run in real time with worker threads until Ctrl-C or SIGTERM")
+    p.add_argument("--speed", type=_positive_float, default=1.0,
+                   help="with --live: simulated seconds per real second")
+    p.add_argument("--spool", metavar="DIR",
+                   help="with --live: spool directory (default: <db>.spool)")
 
-    p = sub.add_parser(
-        "demo", help="replay the 7 May 2024 incident end to end",
-        description="Replay the 7 May 2024 incident and summarise what happened.",
-        epilog="example: toolkit demo",
-    )
-    _common(p)
+    p = verb("load", "load OTLP JSON traces and logs (files, directories, .gz)",
+             "toolkit load otel-collector/*.jsonl --db toolkit.duckdb", _cmd_load,
+             "Load OTLP JSON from any producer (the Collector's file exporter, the toolkit's "
+             "own files). Idempotent; bad lines are named, counted and kept aside.")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("--spool", metavar="DIR", help="fold a live run's spool directory in")
+
+    p = verb("detect", "flag anomalous dedup ratios per environment",
+             "toolkit detect --since 2024-05-06T00:00 --env acme-prod", _cmd_detect,
+             "Fit the detectors on the days before --since and report events in the window.")
+    _window(p)
+    p.add_argument("--baseline-days", type=_positive_int, default=3,
+                   help="days of history before --since to fit on (default 3)")
+
+    p = verb("audit", "prove which jobs were wrongly discarded (exact)",
+             "toolkit audit --since 2024-05-06T00:00 --json", _cmd_audit,
+             "Check every dedup decision, the latest version of every key and the accounting, "
+             "from job logs alone.")
+    _window(p)
+    p.add_argument("--limit", type=_positive_int, default=20, help="violations to print")
+
+    p = verb("alert", "run from cron: notify on anomalies and proven losses",
+             "toolkit alert --db /var/lib/toolkit/toolkit.duckdb --webhook https://hooks.example/x",
+             _cmd_alert,
+             "Run the audit and the detectors over the newest data, keep alert state in the "
+             "store, and notify once per change. Exit 0: nothing firing; 1: firing; 2: error.\n"
+             "crontab: * * * * * cd /var/lib/toolkit && /opt/toolkit/.venv/bin/toolkit alert "
+             "--db toolkit.duckdb --webhook URL")
+    p.add_argument("--now", type=_when, help="evaluate as of this time (replays); default now")
+    p.add_argument("--webhook", action="append", default=[], metavar="URL")
+    p.add_argument("--format", default="generic", choices=["generic", "alertmanager", "slack"])
+    p.add_argument("--timeout", type=_positive_float, default=5.0, help="webhook timeout (s)")
+    p.add_argument("--dry-run", action="store_true", help="say what would be sent; change nothing")
+    p.add_argument("--textfile", metavar="FILE", help="Prometheus textfile collector output")
+    p.add_argument("--resend-after", type=_positive_int, default=240, metavar="MINUTES")
+    p.add_argument("--resolve-after", type=_positive_int, default=15, metavar="MINUTES")
+    p.add_argument("--lock-timeout", type=_positive_float, default=50.0, metavar="SECONDS")
+    p.add_argument("--spool", metavar="DIR", help="fold a live run's spool directory in first")
+
+    p = verb("report", "draft the post-mortem from telemetry",
+             "toolkit report --incident auto --annotations notes.yaml --out reports",
+             _cmd_report)
+    p.add_argument("--since", type=_when)
+    p.add_argument("--until", type=_when)
+    p.add_argument("--incident", choices=["auto"], help="take the window from alert history")
+    p.add_argument("--annotations", metavar="FILE", help="YAML or JSON human timeline/sections")
+    p.add_argument("--out", default="reports", metavar="DIR")
+
+    p = verb("evaluate", "score the detectors on labelled scenarios",
+             "toolkit evaluate --json", _cmd_evaluate)
+    p.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
     p.add_argument("--seed", type=_non_negative_int, default=7)
-    p.add_argument("--days", type=_positive_int, default=None, help="shorten the replay")
-    p.set_defaults(run=_cmd_demo)
+    p.add_argument("--days", type=_positive_int, default=None, help="shorten every run")
+    p.add_argument("--audit", action="store_true",
+                   help="also check the audit against ground truth (records full telemetry)")
+
+    p = verb("demo", "replay 7 May 2024 end to end: simulate, detect, audit, alert, report",
+             "toolkit demo", _cmd_demo)
+    p.add_argument("--seed", type=_non_negative_int, default=7)
+    p.add_argument("--days", type=_positive_int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--out", default="reports", metavar="DIR")
     return parser
 
 

@@ -77,17 +77,41 @@ def _hot(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def _resource(resource: Any) -> tuple[str, str | None]:
+# A process emits every record with the same few Resource and scope objects: encode each
+# once. Keyed by identity and holding the object, so an id is never reused while cached.
+_ENCODED: dict[int, tuple[Any, tuple[Any, ...]]] = {}
+
+
+def _memo(obj: Any, encode: Callable[[Any], tuple[Any, ...]]) -> tuple[Any, ...]:
+    hit = _ENCODED.get(id(obj))
+    if hit is not None and hit[0] is obj:
+        return hit[1]
+    value = encode(obj)
+    if len(_ENCODED) > 256:
+        _ENCODED.clear()
+    _ENCODED[id(obj)] = (obj, value)
+    return value
+
+
+def _encode_resource(resource: Any) -> tuple[str, str | None]:
     attrs = dict(getattr(resource, "attributes", None) or {})
     return encode_attributes(attrs), _text(attrs.get("service.name"))
 
 
-def _scope(scope: Any) -> tuple[str | None, str | None, str]:
+def _encode_scope(scope: Any) -> tuple[str | None, str | None, str]:
     if scope is None:
         return None, None, "{}"
     name = getattr(scope, "name", None) or None
     version = getattr(scope, "version", None) or None
     return name, version, encode_attributes(dict(getattr(scope, "attributes", None) or {}))
+
+
+def _resource(resource: Any) -> tuple[str, str | None]:
+    return _memo(resource, _encode_resource)  # type: ignore[return-value]
+
+
+def _scope(scope: Any) -> tuple[str | None, str | None, str]:
+    return _memo(scope, _encode_scope)  # type: ignore[return-value]
 
 
 _POSITIONS = ("ln", "ri", "si", "pi")

@@ -29,6 +29,13 @@ from toolkit.errors import BadInput
 from toolkit.workload.topology import Topology
 from toolkit.workload.traffic import DAY, Traffic, TrafficProfile
 
+SCALE = 0.5
+"""Editor traffic of the named scenarios relative to the topology's peak rates. Sized so that
+the 6-day ``may7`` replay (about 150,000 jobs, 1 million spans and log records) records with
+full telemetry in about a minute on two cores, while the working-day overlap between
+environments that the 7 May bug needs is kept (several environments queued at once most
+minutes of the working day; see ``toolkit evaluate``)."""
+
 
 def _ts(text: str) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
@@ -55,7 +62,7 @@ class Scenario:
     start: str
     days: int
     faults: tuple[FaultPlan, ...] = ()
-    profile: TrafficProfile = field(default_factory=TrafficProfile)
+    profile: TrafficProfile = field(default_factory=lambda: TrafficProfile(scale=SCALE))
     workers: int = 4
     mean_seconds: float = 1.2
     failure_rate: float = 0.005

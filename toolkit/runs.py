@@ -1,0 +1,191 @@
+"""Running the instrumented engine: a recorded scenario into the store, or a live run.
+
+A recorded run writes straight into the store through the DuckDB exporters (one process,
+minutes at most). A live run never holds the store: it writes OTLP JSON lines into a spool
+directory, rotated and published by rename, which ``toolkit load --spool`` (or
+``toolkit alert``) folds into the store between its own short transactions.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.sdk._logs.export import LogRecordExportResult
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from toolkit.errors import BadInput
+from toolkit.store import SpoolWriter, Store
+from toolkit.telemetry import Telemetry, logs_line, spans_line
+from toolkit.telemetry.exporters import LogRecordExporter
+from toolkit.workload.scenarios import RunResult, run_scenario
+
+
+def terminal_progress(label: str) -> Callable[[float], None] | None:
+    """A one-line progress display on stderr, or ``None`` when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(now: float) -> None:
+        stamp = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M")
+        sys.stderr.write(f"\r{label}: simulated {stamp} UTC ")
+        sys.stderr.flush()
+
+    return show
+
+
+def record_scenario(
+    name: str,
+    *,
+    db: str | Path,
+    seed: int = 7,
+    days: int | None = None,
+    otlp_dir: str | Path | None = None,
+    compress: bool = False,
+    tenants: Sequence[str] | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> RunResult:
+    """Simulate a scenario with full telemetry into the store at ``db`` (and, with
+    ``otlp_dir``, as OTLP JSON lines files), then bring the rollup up to date."""
+    with Store.open(db) as store:
+        return record_into(store, name, seed=seed, days=days, otlp_dir=otlp_dir,
+                           compress=compress, tenants=tenants, progress=progress)
+
+
+def record_into(
+    store: Store,
+    name: str,
+    *,
+    seed: int = 7,
+    days: int | None = None,
+    otlp_dir: str | Path | None = None,
+    compress: bool = False,
+    tenants: Sequence[str] | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> RunResult:
+    """:func:`record_scenario` into an open, writable store.
+
+    Telemetry goes through the Collector-shaped JSON lines exporters into ``otlp_dir`` (or a
+    temporary directory), and the store loads those files afterwards. Measured, this is
+    2.5x faster than the DuckDB SDK exporters for a simulation: encoding JSON on the
+    exporter threads is cheap, and DuckDB then parses and inserts in bulk on every core
+    without the GIL. It also means a replay and a production system reach the store the same
+    way.
+    """
+    from toolkit.workload.topology import Topology
+
+    topology = Topology()
+    if tenants:
+        try:
+            topology = Topology(tuple(topology.tenant(t) for t in tenants))
+        except KeyError as missing:
+            raise BadInput(f"unknown tenant {missing}") from None
+    with tempfile.TemporaryDirectory(prefix="toolkit-otlp-") as scratch:
+        directory = Path(otlp_dir) if otlp_dir else Path(scratch)
+        with Telemetry.to_directory(directory, compress=compress) as telemetry:
+            result = run_scenario(name, seed=seed, days=days, observer=telemetry.observer,
+                                  progress=progress, topology=topology)
+        if progress is not None:
+            sys.stderr.write("\n")
+        names = ("traces.jsonl", "logs.jsonl")
+        files = [directory / (n + ".gz" if compress else n) for n in names]
+        loaded = store.load(*files)
+    if loaded.rejected:
+        raise BadInput(f"the store rejected {loaded.rejected} records of the run: "
+                       f"{loaded.rejections[0] if loaded.rejections else ''}")
+    return result
+
+
+class _SpoolSpans(SpanExporter):
+    def __init__(self, writer: SpoolWriter) -> None:
+        self._writer, self._lock = writer, threading.Lock()
+
+    def export(self, spans: Sequence[Any]) -> SpanExportResult:
+        with self._lock:
+            self._writer.write(spans_line(spans).decode("utf-8"))
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._writer.close()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+class _SpoolLogs(LogRecordExporter):  # type: ignore[misc,valid-type]
+    def __init__(self, writer: SpoolWriter) -> None:
+        self._writer, self._lock = writer, threading.Lock()
+
+    def export(self, batch: Sequence[Any]) -> LogRecordExportResult:
+        with self._lock:
+            self._writer.write(logs_line(batch).decode("utf-8"))
+        return LogRecordExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._writer.close()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+def run_live(
+    *,
+    spool: str | Path,
+    speed: float = 1.0,
+    seed: int = 7,
+    scenario: str = "baseline",
+    rotate_seconds: float = 10.0,
+    stop: threading.Event | None = None,
+    on_start: Callable[[], None] | None = None,
+) -> dict[str, int]:
+    """Run the instrumented engine on real time until SIGINT/SIGTERM (or ``stop``), writing
+    telemetry into ``spool``; on the way out, flush what is buffered and publish the files.
+
+    The engine's clock starts at the wall clock now; ``speed`` compresses time.
+    """
+    import random
+
+    from toolkit.engine import Engine, FaultSchedule, SimulatedProcessor
+    from toolkit.engine.live import LiveClock, LiveRunner
+    from toolkit.workload import Topology, Traffic, get_scenario
+
+    stop = stop or threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    plan = get_scenario(scenario)
+    topology = Topology()
+    clock = LiveClock(speed=speed)
+    spans_writer = SpoolWriter(spool, "traces", max_seconds=rotate_seconds)
+    logs_writer = SpoolWriter(spool, "logs", max_seconds=rotate_seconds)
+    # Small batches exported every second: a kill loses at most the last unpublished file.
+    telemetry = Telemetry(span_exporters=[_SpoolSpans(spans_writer)],
+                          log_exporters=[_SpoolLogs(logs_writer)],
+                          schedule_delay_millis=1000, flush_every=256)
+    engine = Engine(topology.environments(), topology.schemas(), observer=telemetry.observer,
+                    processor=SimulatedProcessor(random.Random(seed),
+                                                 mean_seconds=plan.mean_seconds,
+                                                 failure_rate=plan.failure_rate))
+    far = clock.start + 365 * 86400.0
+    traffic = Traffic(topology, seed=seed, start=clock.start, end=far)
+    runner = LiveRunner(engine, traffic, workers=plan.workers, clock=clock,
+                        faults=FaultSchedule(), on_error=lambda _: stop.set())
+    runner.start()
+    if on_start is not None:
+        on_start()
+    # Batches are exported every second, and each write publishes the spool file once it is
+    # rotate_seconds old, so the store lags the engine by about that much.
+    while not stop.wait(0.5) and runner.running:
+        pass
+    runner.stop()
+    telemetry.shutdown(clock.now())
+    if runner.errors:
+        raise runner.errors[0]
+    return {"attempts": runner.processed_attempts}
