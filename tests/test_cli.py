@@ -43,7 +43,7 @@ def test_bad_input_is_one_line_on_stderr_with_exit_code_2(argv, needle):
 
 def test_simulate_json_summary(capsys):
     """--json prints the per-environment summary as JSON."""
-    assert main(["simulate", "--scenario", "baseline", "--days", "1", "--json"]) == 0
+    assert main(["simulate", "--scenario", "baseline", "--days", "1", "--json", "--no-store"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["scenario"] == "baseline"
     envs = {row["environment"]: row for row in data["environments"]}
