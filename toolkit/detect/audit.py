@@ -120,11 +120,16 @@ def unjustified_drop(con: duckdb.DuckDBPyConnection, window: Window) -> pd.DataF
     ).df()
 
 
-def _view_status(con: duckdb.DuckDBPyConnection, window: Window) -> pd.DataFrame:
-    """Per key: latest version demanded, version rendered, jobs in flight, jobs given up."""
+def _view_status(
+    con: duckdb.DuckDBPyConnection, window: Window, as_of_end: bool = False
+) -> pd.DataFrame:
+    """Per key with a job in ``window``: latest version demanded, version rendered, jobs in
+    flight, jobs given up; as of the window's end, or of the data's end with ``as_of_end``
+    (a view left stale in the window but re-rendered later needs nothing)."""
     where, params = window.sql()
-    until = "TRUE" if window.until is None else "time < ?"
-    until_params = [] if window.until is None else [window.until]
+    open_end = window.until is None or as_of_end
+    until = "TRUE" if open_end else "time < ?"
+    until_params = [] if open_end else [window.until]
     return con.execute(
         f"""
         WITH scoped AS (SELECT * FROM logs WHERE {until}),
@@ -259,8 +264,13 @@ def audit(
     *,
     environments: list[str] | None = None,
     rules: list[str] | None = None,
+    views_as_of_end: bool = False,
 ) -> AuditResult:
-    """Run the audit rules over ``window`` and gather the evidence."""
+    """Run the audit rules over ``window`` and gather the evidence.
+
+    With ``views_as_of_end`` the stale views are those left stale by the window's end and
+    still stale at the end of the data: what still needs regenerating now.
+    """
     import pandas as pd
 
     window = window or Window()
@@ -273,6 +283,12 @@ def audit(
     violations = pd.concat([f for f in frames if len(f)] or [frames[0].iloc[:0]],
                            ignore_index=True)
     status = _view_status(con, window)
+    if views_as_of_end and window.until is not None:
+        # Stale at the window's end *and* still stale now: damage done in the window and never
+        # repaired (not later damage to keys that merely had a job in the window).
+        now = _view_status(con, window, as_of_end=True)
+        key = list(_KEY)
+        status = now.merge(status[key], on=key, how="inner")
     stale = status[status.in_flight == 0].reset_index(drop=True)
     acct = environment_accounting(con, window)
     if environments:

@@ -112,10 +112,9 @@ def gather(
     history = con.execute(
         "SELECT * FROM env_minute WHERE minute >= ? AND minute < ? ORDER BY minute, environment",
         [since - baseline, since]).df()
-    result = audit(con, Window(since, until))
     # Views to regenerate are judged at the end of the data, not of the window: a view left
     # stale in the window but re-rendered later needs nothing.
-    current = audit(con, Window(since, None), rules=["unjustified_drop"])
+    result = audit(con, Window(since, until), views_as_of_end=True)
     events = pd.DataFrame(columns=["environment", "start", "end", "score", "detector",
                                    "explanation", "severity"])
     if len(history) and len(rollup):
@@ -141,7 +140,7 @@ def gather(
                               else (None, [], {}))
     return ReportData(
         since=since, until=until, wrongful=result.wrongful_discards.reset_index(drop=True),
-        stale_views=current.stale_views, failed_views=current.failed_views, rollup=rollup,
+        stale_views=result.stale_views, failed_views=result.failed_views, rollup=rollup,
         baseline=history, events=events, alerts=alerts, deployments=deployments,
         entity_counts=entity_counts, annotations=notes, human_sections=sections, title=title,
     )

@@ -1,0 +1,168 @@
+"""The 7 May replay end to end: telemetry -> store -> audit, alert as cron, report.
+
+One recording of the full ``may7`` scenario (about a minute) serves every test here.
+"""
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from toolkit.alert import Policy
+from toolkit.alert.replay import replay, schedule
+from toolkit.detect.audit import Window, audit
+from toolkit.report import gather, write_report
+from toolkit.runs import record_scenario
+from toolkit.store import Store
+
+FAULT_ON = datetime(2024, 5, 6, 9, 12)
+FAULT_OFF = datetime(2024, 5, 7, 16, 41)
+
+
+@pytest.fixture(scope="module")
+def may7(tmp_path_factory):
+    db = str(tmp_path_factory.mktemp("may7") / "may7.duckdb")
+    result = record_scenario("may7", db=db, seed=7)
+    return db, result
+
+
+def test_audit_finds_exactly_the_ground_truth(may7):
+    """Every wrongful discard the simulator knows is found from telemetry, and nothing else;
+    the views to regenerate are exactly the simulator's stale views."""
+    db, result = may7
+    with Store.open(db, read_only=True) as store:
+        found = audit(store.connection)
+    truth = {w.job_id for w in result.truth.wrongful}
+    assert set(found.wrongful_discards.job_id.astype(int)) == truth
+    assert len(truth) > 500
+    stale = {(s.key.environment, s.key.entity, s.key.schema) for s in result.stale_views}
+    got = set(zip(found.stale_views.environment, found.stale_views.entity,
+                  found.stale_views.schema, strict=True))
+    assert got == stale
+    assert set(found.violations.rule) == {"unjustified_drop", "latest_not_processed"}
+
+
+def test_rollup_in_the_store_equals_the_ground_truth_rollup(may7):
+    """The store's env_minute, computed in SQL from job logs, equals the engine's own counts."""
+    db, result = may7
+    with Store.open(db, read_only=True) as store:
+        stored = store.rollup()
+    exact = result.truth.rollup_frame()
+    cols = ["offered", "deduplicated", "processed", "failed", "retried", "follow_ups"]
+    a = stored.groupby("environment")[cols].sum().sort_index()
+    b = exact.groupby("environment")[cols].sum().sort_index()
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+
+
+def test_alert_replayed_as_cron_pages_soon_stays_quiet_and_resolves(may7):
+    """Cron every minute around the fault's start and end, every 15 minutes on the normal
+    days before it: no page before the fault, a page within 5 minutes of it for the
+    environments losing jobs, no repeats while nothing changes, resolution after the fix."""
+    db, result = may7
+    minutes = schedule(
+        [(FAULT_ON - timedelta(minutes=10), FAULT_ON + timedelta(minutes=60)),
+         (FAULT_OFF - timedelta(minutes=10), FAULT_OFF + timedelta(minutes=30)),
+         (FAULT_OFF + timedelta(hours=3), FAULT_OFF + timedelta(hours=3, minutes=30))],
+        datetime(2024, 5, 3, 6, 0), FAULT_OFF + timedelta(hours=3, minutes=30),
+        sparse=timedelta(minutes=15))
+    policy = Policy(resend_after=timedelta(days=7), resolve_after=timedelta(minutes=15))
+    notes = []
+    last = None
+    for run in replay(db, minutes, policy=policy):
+        notes += [(run.now, n) for n in run.notifications]
+        last = run
+    before = [n for t, n in notes if t < FAULT_ON]
+    assert [n for n in before if n["severity"] == "page"] == []
+    fired_before = Counter((n["rule"], n["environment"]) for n in before
+                           if n["transition"] == "fired")
+    assert all(count <= 2 for count in fired_before.values()), fired_before
+    pages = [(t, n) for t, n in notes if n["transition"] == "fired"
+             and n["rule"] == "wrongful_discards"]
+    assert pages[0][0] - FAULT_ON <= timedelta(minutes=5)
+    affected = {w.key.environment for w in result.truth.wrongful}
+    assert {n["environment"] for _, n in pages} == affected
+    assert not [n for _, n in notes if n["transition"] == "reminded"]
+    first_hour = Counter(n["environment"] for t, n in pages if t < FAULT_ON + timedelta(hours=1))
+    assert set(first_hour.values()) == {1}
+    resolved = {n["environment"] for t, n in notes if n["transition"] == "resolved"
+                and n["rule"] == "wrongful_discards" and t > FAULT_OFF}
+    still = {r.environment for r in last.firing if r.rule == "wrongful_discards"}
+    assert still == set()
+    assert resolved
+
+
+@pytest.fixture(scope="module")
+def report(may7, tmp_path_factory):
+    db, _ = may7
+    out = tmp_path_factory.mktemp("reports")
+    with Store.open(db, read_only=True) as store:
+        data = gather(store.connection, since=datetime(2024, 5, 6), until=datetime(2024, 5, 8))
+    return data, write_report(data, out)
+
+
+def test_report_has_every_section_and_figure(report):
+    """Key information, summary, timeline, impact, detection, evidence, remediation, action
+    items, the human TODO blocks, four figures, and status Draft."""
+    _, written = report
+    text = written.markdown.read_text()
+    for heading in ("## Key information", "## Summary", "## Timeline \\(UTC\\)", "## Impact",
+                    "## Detection", "## Evidence", "## Remediation", "## Action items",
+                    "## Root cause", "## Lessons learned", "## Figures"):
+        assert heading in text, heading
+    assert "| Status | Draft |" in text
+    assert text.count("TODO(human)") == 2
+    assert sorted(p.name for p in written.figures) == [
+        "dedup_ratio.png", "offered_processed.png", "ratio_vs_active_envs.png",
+        "wrongful_discards.png"]
+    html = written.html.read_text()
+    assert html.count("data:image/png;base64,") == 4 and "<script" not in html
+
+
+def test_report_counts_equal_the_audit_and_the_remediation_list_the_ground_truth(report, may7):
+    """The key figures are the audit's; remediation.csv is the simulator's stale views."""
+    _, written = report
+    db, result = may7
+    with Store.open(db, read_only=True) as store:
+        found = audit(store.connection, Window(datetime(2024, 5, 6), datetime(2024, 5, 8)))
+    text = written.markdown.read_text()
+    assert f"| Jobs wrongly discarded | {len(found.wrongful_discards)} |" in text
+    assert f"| Views left stale or missing | {len(result.stale_views)} |" in text
+    csv = pd.read_csv(written.remediation)
+    expected = sorted((s.key.environment, s.key.entity, s.key.schema, s.entity_version)
+                      for s in result.stale_views)
+    got = sorted(zip(csv.environment, csv.entity, csv["schema"], csv.latest_version,
+                     strict=True))
+    assert got == expected
+
+
+def test_report_is_deterministic(report, tmp_path):
+    """The same store gives byte-identical Markdown, HTML and figures."""
+    data, first = report
+    second = write_report(data, tmp_path)
+    assert first.markdown.read_bytes() == second.markdown.read_bytes()
+    assert first.html.read_bytes() == second.html.read_bytes()
+    for a, b in zip(first.figures, second.figures, strict=True):
+        assert a.read_bytes() == b.read_bytes()
+
+
+def test_window_with_no_incident_gives_a_short_report(may7, tmp_path):
+    """A quiet window: a short 'nothing found' report, not an error."""
+    db, _ = may7
+    with Store.open(db, read_only=True) as store:
+        data = gather(store.connection, since=datetime(2024, 5, 5, 6),
+                      until=datetime(2024, 5, 5, 9))
+    written = write_report(data, tmp_path)
+    text = written.markdown.read_text()
+    assert not written.found and "Nothing was found" in text
+    assert "## Evidence" not in text and written.figures == []
+
+
+def test_incident_auto_takes_the_window_from_the_audit(may7):
+    """--incident auto: the window spans the wrongful discards, padded by an hour."""
+    db, result = may7
+    with Store.open(db, read_only=True) as store:
+        data = gather(store.connection, incident_auto=True)
+    first = datetime.fromtimestamp(result.truth.wrongful[0].time, UTC).replace(tzinfo=None)
+    assert data.since <= first - timedelta(minutes=59)
+    assert data.until >= FAULT_OFF
