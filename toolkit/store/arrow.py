@@ -181,7 +181,9 @@ def _span_row(index: int, span: Any) -> tuple[_Row, list[_Row], list[_Row]]:
     resource_attributes, service_name = _resource(span.resource)
     scope_name, scope_version, scope_attributes = _scope(span.instrumentation_scope)
     parent = span.parent
-    flags = int(ctx.trace_flags) | 0x100 | (0x200 if parent is not None and parent.is_remote else 0)
+    # As the SDK's OTLP encoder writes them (so both paths into the store agree): the
+    # HAS_IS_REMOTE / IS_REMOTE bits of the parent, without the W3C trace flags.
+    flags = 0x100 | (0x200 if parent is not None and parent.is_remote else 0)
     state = ctx.trace_state.to_header() if ctx.trace_state else ""
     row = {
         **_position(index),
@@ -236,9 +238,7 @@ def _span_row(index: int, span: Any) -> tuple[_Row, list[_Row], list[_Row]]:
                 link.context.trace_state.to_header() if link.context.trace_state else None
             )
             or None,
-            "flags": int(link.context.trace_flags)
-            | 0x100
-            | (0x200 if link.context.is_remote else 0),
+            "flags": 0x100 | (0x200 if link.context.is_remote else 0),
             "attributes": encode_attributes(link.attributes),
             "dropped_attributes_count": getattr(link, "dropped_attributes", 0),
         }
