@@ -48,3 +48,44 @@ def test_simulate_json_summary(capsys):
     assert data["scenario"] == "baseline"
     envs = {row["environment"]: row for row in data["environments"]}
     assert "acme-prod" in envs and envs["acme-prod"]["wrongful_discards"] == 0
+
+
+SAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "otlp-samples"
+
+
+def test_load_names_bad_lines_keeps_good_records_and_exits_2(tmp_path):
+    """A malformed file: the valid record loads, each bad line is named, exit code 2."""
+    db = str(tmp_path / "s.duckdb")
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "load",
+                           str(SAMPLES / "malformed.jsonl"), "--db", db, "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    summary = json.loads(proc.stdout)
+    assert summary["loaded"] >= 1 and summary["rejected"] >= 1
+    rejected = [line for line in proc.stderr.splitlines() if "rejected" in line]
+    assert rejected and all("malformed.jsonl:" in line for line in rejected)
+    again = subprocess.run([sys.executable, "-m", "toolkit.cli", "load",
+                            str(SAMPLES / "malformed.jsonl"), "--db", db, "--json"],
+                           capture_output=True, text=True, timeout=120)
+    assert json.loads(again.stdout)["loaded"] == 0
+
+
+def test_alert_under_cron_bare_environment_from_another_directory(tmp_path):
+    """env -i, no HOME, another working directory: the alert pages on a may7 replay of one
+    tenant (exit 1), then says nothing new on the next run (exit 1, no output)."""
+    from toolkit.runs import record_scenario
+
+    db = str(tmp_path / "store" / "s.duckdb")
+    (tmp_path / "store").mkdir()
+    record_scenario("may7", db=db, tenants=["northwind"])
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    exe = str(__import__("pathlib").Path(sys.executable).with_name("toolkit"))
+    cmd = ["env", "-i", exe, "alert", "--db", db, "--now", "2024-05-06T12:00"]
+    first = subprocess.run(cmd, cwd=elsewhere, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 1, first.stderr
+    assert "[FIRING] page wrongful_discards northwind-" in first.stdout
+    assert "Traceback" not in first.stderr
+    second = subprocess.run([*cmd[:-1], "2024-05-06T12:01"], cwd=elsewhere,
+                            capture_output=True, text=True, timeout=120)
+    assert (second.returncode, second.stdout) == (1, "")

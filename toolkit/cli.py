@@ -114,7 +114,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         spool = args.spool or f"{args.db}.spool"
         print(f"live engine writing telemetry to {spool}; fold it in with "
               f"'toolkit load --spool {spool}'. Ctrl-C to stop.", file=sys.stderr)
-        stats = run_live(spool=spool, speed=args.speed, seed=args.seed)
+        stats = run_live(spool=spool, speed=args.speed, seed=args.seed,
+                         rotate_seconds=args.rotate_seconds)
         print(f"stopped cleanly after {stats['attempts']} processing attempts", file=sys.stderr)
         return EXIT_OK
     if args.no_store:
@@ -330,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --live: simulated seconds per real second")
     p.add_argument("--spool", metavar="DIR",
                    help="with --live: spool directory (default: <db>.spool)")
+    p.add_argument("--rotate-seconds", type=_positive_float, default=10.0, metavar="S",
+                   help="with --live: publish a spool file at least this often")
 
     p = verb("load", "load OTLP JSON traces and logs (files, directories, .gz)",
              "toolkit load otel-collector/*.jsonl --db toolkit.duckdb", _cmd_load,
