@@ -119,7 +119,16 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         print(f"stopped cleanly after {stats['attempts']} processing attempts", file=sys.stderr)
         return EXIT_OK
     if args.no_store:
-        result = run_scenario(args.scenario, seed=args.seed, days=args.days)
+        from toolkit.workload import Topology
+
+        topology = Topology()
+        if args.tenants:
+            names = args.tenants.split(",")
+            unknown = sorted(set(names) - {t.name for t in topology.tenants})
+            if unknown:
+                raise BadInput(f"unknown tenant {unknown[0]!r}")
+            topology = Topology(tuple(topology.tenant(t) for t in names))
+        result = run_scenario(args.scenario, seed=args.seed, days=args.days, topology=topology)
     else:
         result = record_scenario(
             args.scenario, db=args.db, seed=args.seed, days=args.days, otlp_dir=args.otlp_dir,
@@ -410,6 +419,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"toolkit {args.verb}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`toolkit audit | head`): nothing left to say to it.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

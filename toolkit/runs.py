@@ -102,38 +102,34 @@ def record_into(
     return result
 
 
-class _SpoolSpans(SpanExporter):
+class _SpoolSink:
+    """Shared by the two spool exporters: one writer, serialised, closed on shutdown."""
+
     def __init__(self, writer: SpoolWriter) -> None:
         self._writer, self._lock = writer, threading.Lock()
 
-    def export(self, spans: Sequence[Any]) -> SpanExportResult:
+    def _write(self, line: bytes) -> None:
         with self._lock:
-            self._writer.write(spans_line(spans).decode("utf-8"))
+            self._writer.write(line.decode("utf-8"))
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._writer.close()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+class _SpoolSpans(_SpoolSink, SpanExporter):
+    def export(self, spans: Sequence[Any]) -> SpanExportResult:
+        self._write(spans_line(spans))
         return SpanExportResult.SUCCESS
 
-    def shutdown(self) -> None:
-        with self._lock:
-            self._writer.close()
 
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True
-
-
-class _SpoolLogs(LogRecordExporter):  # type: ignore[misc,valid-type]
-    def __init__(self, writer: SpoolWriter) -> None:
-        self._writer, self._lock = writer, threading.Lock()
-
+class _SpoolLogs(_SpoolSink, LogRecordExporter):  # type: ignore[misc,valid-type]
     def export(self, batch: Sequence[Any]) -> LogRecordExportResult:
-        with self._lock:
-            self._writer.write(logs_line(batch).decode("utf-8"))
+        self._write(logs_line(batch))
         return LogRecordExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        with self._lock:
-            self._writer.close()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True
 
 
 def run_live(
