@@ -98,7 +98,8 @@ def _prepare(db: str) -> None:
 
 
 def run_demo(*, db: str, out: str = "reports", seed: int = 7, days: int | None = None,
-             progress: bool = True) -> DemoSummary:
+             tenants: list[str] | None = None, progress: bool = True) -> DemoSummary:
+    """Run the whole story; ``tenants`` (a subset of the topology) shortens it for tests."""
     from toolkit.alert.replay import replay, schedule
     from toolkit.detect.audit import audit
     from toolkit.report import gather, write_report
@@ -120,7 +121,7 @@ def run_demo(*, db: str, out: str = "reports", seed: int = 7, days: int | None =
     fault_on = datetime.fromtimestamp(window.start, UTC).replace(tzinfo=None)
     fault_off = datetime.fromtimestamp(window.end, UTC).replace(tzinfo=None)
     say("1/4 replaying 2-7 May 2024 with full telemetry into the store ...")
-    result = record_scenario("may7", db=db, seed=seed, days=days,
+    result = record_scenario("may7", db=db, seed=seed, days=days, tenants=tenants,
                              progress=terminal_progress("may7") if progress else None)
     with Store.open(db) as store:
         set_meta(store.connection, DEMO_KEY, f"may7 seed {seed}")
