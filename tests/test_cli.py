@@ -50,7 +50,7 @@ def test_simulate_json_summary(capsys):
     assert "acme-prod" in envs and envs["acme-prod"]["wrongful_discards"] == 0
 
 
-SAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "otlp-samples"
+from tests.shared import SAMPLES  # noqa: E402
 
 
 def test_load_names_bad_lines_keeps_good_records_and_exits_2(tmp_path):
@@ -77,14 +77,14 @@ def test_alert_under_cron_bare_environment_from_another_directory(tmp_path):
 
     db = str(tmp_path / "store" / "s.duckdb")
     (tmp_path / "store").mkdir()
-    record_scenario("may7", db=db, tenants=["northwind"])
+    record_scenario("may7", db=db, tenants=["globex"])
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
     exe = str(__import__("pathlib").Path(sys.executable).with_name("toolkit"))
     cmd = ["env", "-i", exe, "alert", "--db", db, "--now", "2024-05-06T12:00"]
     first = subprocess.run(cmd, cwd=elsewhere, capture_output=True, text=True, timeout=120)
     assert first.returncode == 1, first.stderr
-    assert "[FIRING] page wrongful_discards northwind-" in first.stdout
+    assert "[FIRING] page wrongful_discards globex-" in first.stdout
     assert "Traceback" not in first.stderr
     second = subprocess.run([*cmd[:-1], "2024-05-06T12:01"], cwd=elsewhere,
                             capture_output=True, text=True, timeout=120)

@@ -56,7 +56,7 @@ def test_rollup_in_the_store_equals_the_ground_truth_rollup(may7):
 
 
 def test_alert_replayed_as_cron_pages_soon_stays_quiet_and_resolves(may7):
-    """Cron every minute around the fault's start and end, every 15 minutes on the normal
+    """Cron every minute around the fault's start and end, every 30 minutes on the normal
     days before it: no page before the fault, a page within 5 minutes of it for the
     environments losing jobs, no repeats while nothing changes, resolution after the fix."""
     db, result = may7
@@ -65,7 +65,7 @@ def test_alert_replayed_as_cron_pages_soon_stays_quiet_and_resolves(may7):
          (FAULT_OFF - timedelta(minutes=10), FAULT_OFF + timedelta(minutes=30)),
          (FAULT_OFF + timedelta(hours=3), FAULT_OFF + timedelta(hours=3, minutes=30))],
         datetime(2024, 5, 3, 6, 0), FAULT_OFF + timedelta(hours=3, minutes=30),
-        sparse=timedelta(minutes=15))
+        sparse=timedelta(minutes=30))
     policy = Policy(resend_after=timedelta(days=7), resolve_after=timedelta(minutes=15))
     notes = []
     last = None

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests.shared import SAMPLES as _SAMPLES
 from toolkit.store import Store
 
-SAMPLES = Path("/work/shared/otlp-samples")
+SAMPLES = _SAMPLES
 
 pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared OTLP samples not present")
 
