@@ -89,6 +89,19 @@ def unjustified_drop(con: duckdb.DuckDBPyConnection, window: Window) -> pd.DataF
     same_key = " AND ".join(f"d.survivor_{k} IS NOT DISTINCT FROM d.{k}" for k in _KEY)
     return con.execute(
         f"""
+        WITH d AS (
+            SELECT * FROM logs d
+            WHERE d.event_name = 'job.deduplicated' AND {where}
+              AND NOT coalesce({same_key} AND d.survivor_state = 'pending'
+                               AND d.survivor_version >= d.version, FALSE)
+        ),
+        -- only the survivors named above: a cron run must not aggregate all of history
+        s AS (
+            SELECT job_id, min(trace_id) AS trace_id FROM logs
+            WHERE event_name = 'job.created'
+              AND job_id IN (SELECT survivor_job_id FROM d)
+            GROUP BY job_id
+        )
         SELECT 'unjustified_drop' AS rule, d.time, d.tenant, d.environment, d.source, d.entity,
                d.schema, d.job_id, d.version, d.survivor_job_id, d.survivor_tenant,
                d.survivor_environment, d.survivor_source, d.survivor_entity, d.survivor_schema,
@@ -106,14 +119,7 @@ def unjustified_drop(con: duckdb.DuckDBPyConnection, window: Window) -> pd.DataF
                  ELSE 'survivor version ' || d.survivor_version || ' older than '
                       || d.version
                END AS detail
-        FROM logs d
-        LEFT JOIN (
-            SELECT job_id, min(trace_id) AS trace_id FROM logs
-            WHERE event_name = 'job.created' GROUP BY job_id
-        ) s ON s.job_id = d.survivor_job_id
-        WHERE d.event_name = 'job.deduplicated' AND {where}
-          AND NOT coalesce({same_key} AND d.survivor_state = 'pending'
-                           AND d.survivor_version >= d.version, FALSE)
+        FROM d LEFT JOIN s ON s.job_id = d.survivor_job_id
         ORDER BY d.time, d.job_id
         """,
         params,
