@@ -15,6 +15,7 @@ Two rules per environment:
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -88,15 +89,18 @@ def detector_findings(
     hour = frame_start.replace(minute=0, second=0, microsecond=0)
     detectors = None if fitted is None else fitted.get(hour)
     if detectors is None:
+        detectors = _stored_fit(con, hour, names)
+    if detectors is None:
         history = con.execute(
             "SELECT * FROM env_minute WHERE minute >= ? AND minute < ? "
             "ORDER BY minute, environment", [hour - config.history, hour]).df()
         if history.empty:
             return []
         detectors = fit_detectors(history, names)
-        if fitted is not None:
-            fitted.clear()
-            fitted[hour] = detectors
+        _store_fit(con, hour, names, detectors)
+    if fitted is not None:
+        fitted.clear()
+        fitted[hour] = detectors
     frame = con.execute(
         "SELECT * FROM env_minute WHERE minute >= ? AND minute < ? ORDER BY minute, environment",
         [frame_start, now]).df()
@@ -120,6 +124,38 @@ def detector_findings(
             {"detectors": names_seen, "events": [e.to_dict() for e in found[:5]]},
         ))
     return findings
+
+
+_FITS_DDL = """CREATE TABLE IF NOT EXISTS alert_fits (
+    hour TIMESTAMP NOT NULL, detectors VARCHAR NOT NULL, fitted BLOB NOT NULL,
+    PRIMARY KEY (hour, detectors))"""
+
+
+def _stored_fit(con: duckdb.DuckDBPyConnection, hour: datetime, names: list[str]
+                ) -> list[Any] | None:
+    """The detectors fitted for ``hour`` by an earlier cron run, if any.
+
+    Refitting three days of history every minute is most of a cold run's cost, and the fit
+    only changes when the history window moves to the next hour. The cache is advisory: an
+    unreadable entry (another library version) is simply refitted.
+    """
+    con.execute(_FITS_DDL)
+    row = con.execute("SELECT fitted FROM alert_fits WHERE hour = ? AND detectors = ?",
+                      [hour, ",".join(names)]).fetchone()
+    if row is None:
+        return None
+    try:
+        return pickle.loads(row[0])
+    except Exception:
+        return None
+
+
+def _store_fit(con: duckdb.DuckDBPyConnection, hour: datetime, names: list[str],
+               detectors: list[Any]) -> None:
+    con.execute(_FITS_DDL)
+    con.execute("DELETE FROM alert_fits WHERE hour < ?", [hour - timedelta(days=1)])
+    con.execute("INSERT OR REPLACE INTO alert_fits VALUES (?, ?, ?)",
+                [hour, ",".join(names), pickle.dumps(detectors)])
 
 
 def store_findings(config: SourceConfig | None = None) -> FindingSource:
