@@ -140,7 +140,6 @@ def run_live(
     scenario: str = "baseline",
     rotate_seconds: float = 10.0,
     stop: threading.Event | None = None,
-    on_start: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Run the instrumented engine on real time until SIGINT/SIGTERM (or ``stop``), writing
     telemetry into ``spool``; on the way out, flush what is buffered and publish the files.
@@ -174,12 +173,11 @@ def run_live(
     runner = LiveRunner(engine, traffic, workers=plan.workers, clock=clock,
                         faults=FaultSchedule(), on_error=lambda _: stop.set())
     runner.start()
-    if on_start is not None:
-        on_start()
     # Batches are exported every second, and each write publishes the spool file once it is
-    # rotate_seconds old, so the store lags the engine by about that much.
-    while not stop.wait(0.5) and runner.running:
-        pass
+    # rotate_seconds old, so the store lags the engine by about that much. A signal or a dead
+    # runner thread (on_error) sets ``stop``; waiting in slices keeps signals handled promptly.
+    while not stop.wait(0.5):
+        continue
     runner.stop()
     telemetry.shutdown(clock.now())
     if runner.errors:

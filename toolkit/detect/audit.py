@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 TERMINAL = ("job.processed", "job.failed", "job.deduplicated")
+_TERMINAL_SQL = ", ".join(f"'{e}'" for e in TERMINAL)
 _KEY = ("tenant", "environment", "source", "entity", "schema")
 
 
@@ -158,7 +159,7 @@ def _view_status(
                    max(view_version) AS rendered, max(time) AS last_rendered_at
             FROM scoped WHERE event_name = 'job.processed' GROUP BY ALL
         ),
-        ended AS (SELECT DISTINCT job_id FROM scoped WHERE event_name IN {TERMINAL}),
+        ended AS (SELECT DISTINCT job_id FROM scoped WHERE event_name IN ({_TERMINAL_SQL})),
         open_jobs AS (
             SELECT tenant, environment, source, entity, schema, count(*) AS in_flight
             FROM scoped c WHERE event_name = 'job.created'
@@ -205,7 +206,6 @@ def latest_not_processed(con: duckdb.DuckDBPyConnection, window: Window) -> pd.D
 def accounting(con: duckdb.DuckDBPyConnection, window: Window) -> pd.DataFrame:
     """Jobs that end twice, or end without having been created."""
     where, params = window.sql()
-    terminal = ", ".join(f"'{e}'" for e in TERMINAL)
     return con.execute(
         f"""
         WITH per_job AS (
@@ -213,7 +213,7 @@ def accounting(con: duckdb.DuckDBPyConnection, window: Window) -> pd.DataFrame:
                    any_value(entity) AS entity, any_value(schema) AS schema,
                    min(time) AS time, min(trace_id) AS trace_id,
                    count(*) FILTER (WHERE event_name = 'job.created') AS created,
-                   count(*) FILTER (WHERE event_name IN ({terminal})) AS ended
+                   count(*) FILTER (WHERE event_name IN ({_TERMINAL_SQL})) AS ended
             FROM logs WHERE job_id IS NOT NULL AND {where} GROUP BY job_id
         )
         SELECT 'accounting' AS rule, time, tenant, environment, entity, schema, job_id,
