@@ -72,11 +72,11 @@ def record_into(
     """:func:`record_scenario` into an open, writable store.
 
     Telemetry goes through the Collector-shaped JSON lines exporters into ``otlp_dir`` (or a
-    temporary directory), and the store loads those files afterwards. Measured, this is
-    2.5x faster than the DuckDB SDK exporters for a simulation: encoding JSON on the
-    exporter threads is cheap, and DuckDB then parses and inserts in bulk on every core
-    without the GIL. It also means a replay and a production system reach the store the same
-    way.
+    temporary directory), and the store loads those files afterwards, so a replay reaches
+    the store the way a production Collector's output does, and the store may stay open
+    in this process (the DuckDB exporters given a path write from a process of their own,
+    which cannot share the file; given the open store they are slower than files and load:
+    docs/store.md, "Performance").
     """
     from toolkit.workload.topology import Topology
 

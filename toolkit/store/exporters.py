@@ -1,20 +1,29 @@
-"""OpenTelemetry SDK exporters that write straight into a store.
+"""OpenTelemetry SDK exporters that write into a store.
 
 Ordinary ``SpanExporter`` / ``LogRecordExporter`` subclasses: put them behind the SDK's
-``BatchSpanProcessor`` / ``BatchLogRecordProcessor`` (or the simple processors in tests).
-Each ``export`` converts the batch to Arrow (``arrow.py``) and inserts it in one
-transaction through the same idempotent write path as ``toolkit load``. Telemetry never
-breaks the host: a failed export is logged and reported as ``FAILURE``, never raised.
+batch processors (or the simple processors in tests). ``export`` only captures the batch as
+plain tuples (``capture.py``) and hands it to a sink (``sinks.py``) that encodes it to Arrow
+and inserts it, with whatever else has arrived meanwhile, in one transaction through the
+same idempotent write path as ``toolkit load``.
 
-The process that runs them holds the store's write lock for as long as they are open; see
-docs/store.md ("Concurrency") for the spool directory that lets other processes read
-meanwhile.
+* Given a **path**, the exporters write from a child process that owns the store: the
+  instrumented program pays for the capture and a pickle, nothing more. The store must not
+  be open in another process meanwhile (DuckDB lets one process write a file); the child
+  refreshes the ``env_minute`` rollup when it ends.
+* Given an open writable :class:`Store`, they write from a thread of this process, and the
+  caller refreshes the rollup (:meth:`Store.refresh_rollup`).
+
+Spans and log exporters of the same store share one writer. ``export`` returns once the
+batch is queued; ``force_flush`` (and ``shutdown``) return once it is committed. Telemetry
+never breaks the host: a failed write is logged and reported by ``force_flush``, never
+raised.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +31,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from toolkit.store.api import Store
-from toolkit.store.arrow import log_tables, span_tables
-from toolkit.store.ingest import insert_logs, insert_spans
+from toolkit.store.capture import capture_logs, capture_spans
+from toolkit.store.sinks import ProcessSink, Sink, ThreadSink
 
 try:  # the SDK renamed the log exporter interface in 1.39
     from opentelemetry.sdk._logs.export import LogRecordExporter as _LogExporterBase
@@ -40,114 +49,109 @@ __all__ = ["DuckDBLogRecordExporter", "DuckDBSpanExporter"]
 
 _log = logging.getLogger(__name__)
 
-
-def _store(target: Store | str | Path) -> tuple[Store, bool]:
-    """The store to write to, and whether the exporter opened (and so must close) it."""
-    if isinstance(target, Store):
-        if target.read_only:
-            raise ValueError(f"{target.path}: the store is open read-only; exporters write")
-        return target, False
-    return Store.open(target), True
+# One writer per store, shared by its span and log exporters: key -> [sink, users].
+_SHARED: dict[Any, list[Any]] = {}
+_SHARED_LOCK = threading.Lock()
 
 
-class DuckDBSpanExporter(SpanExporter):
+def _key(target: Store | str | Path) -> Any:
+    return id(target) if isinstance(target, Store) else str(Path(target).resolve())
+
+
+def _acquire(target: Store | str | Path) -> Sink:
+    if isinstance(target, Store) and target.read_only:
+        raise ValueError(f"{target.path}: the store is open read-only; exporters write")
+    with _SHARED_LOCK:
+        entry = _SHARED.get(_key(target))
+        if entry is None:
+            sink = ThreadSink(target) if isinstance(target, Store) else ProcessSink(target)
+            entry = _SHARED[_key(target)] = [sink, 0]
+        entry[1] += 1
+        return entry[0]  # type: ignore[no-any-return]
+
+
+def _release(target: Store | str | Path, sink: Sink) -> bool:
+    with _SHARED_LOCK:
+        entry = _SHARED.get(_key(target))
+        last = entry is not None and entry[0] is sink and entry[1] == 1
+        if entry is not None and entry[0] is sink:
+            entry[1] -= 1
+            if last:
+                del _SHARED[_key(target)]
+    return sink.close() if last else sink.flush()
+
+
+class _StoreExporter:
+    """What both exporters do: capture, submit, flush, release."""
+
+    _what = "records"
+
+    def __init__(self, store: Store | str | Path, capture: Callable[[Sequence[Any]], list[Any]],
+                 kind: str) -> None:
+        self._target = store
+        self._sink = _acquire(store)
+        self._capture = capture
+        self._kind = kind
+        self._closed = False
+
+    def _submit(self, batch: Sequence[Any]) -> bool:
+        if self._closed:
+            return False
+        try:
+            self._sink.submit(self._kind, self._capture(batch))
+        except Exception:
+            _log.exception("DuckDB export of %d %s failed", len(batch), self._kind)
+            return False
+        return True
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Wait until everything exported so far is committed; whether it all was."""
+        if self._closed:
+            return False
+        return self._sink.flush(timeout_millis / 1000)
+
+    def shutdown(self) -> None:
+        """Commit what was exported and stop; the last exporter of a store releases it."""
+        if self._closed:
+            return
+        self._closed = True
+        if not _release(self._target, self._sink):
+            _log.error("DuckDB export into %s lost records: see the errors above",
+                       getattr(self._target, "path", self._target))
+
+
+class DuckDBSpanExporter(_StoreExporter, SpanExporter):
     """Writes finished spans (with their events and links) into a store.
 
     Args:
-        store: An open writable :class:`Store`, or the path of one to open (the exporter
-            then closes it on ``shutdown``).
+        store: The path of a store (written from a child process), or an open writable
+            :class:`Store` (written from a thread).
 
     Raises:
         ValueError: ``store`` is open read-only (bad configuration fails at construction).
     """
 
     def __init__(self, store: Store | str | Path) -> None:
-        self._store, self._owned = _store(store)
-        self._closed = False
+        super().__init__(store, capture_spans, "spans")
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        """Insert the batch in one transaction; duplicates of stored spans are skipped."""
-        if self._closed:
-            return SpanExportResult.FAILURE
-        try:
-            spans_table, events, links = span_tables(spans)
-            if spans_table is None:
-                return SpanExportResult.SUCCESS
-            with self._store.writing() as con:
-                names = {"_x_spans": spans_table, "_x_events": events, "_x_links": links}
-                for name, table in names.items():
-                    if table is not None:
-                        con.register(name, table)
-                try:
-                    insert_spans(
-                        con,
-                        "_x_spans",
-                        "_x_events" if events is not None else None,
-                        "_x_links" if links is not None else None,
-                    )
-                finally:
-                    for name, table in names.items():
-                        if table is not None:
-                            con.unregister(name)
-        except Exception:
-            _log.exception("DuckDB span export of %d spans failed", len(spans))
-            return SpanExportResult.FAILURE
-        return SpanExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        """Stop exporting; close the store if this exporter opened it."""
-        self._closed = True
-        if self._owned:
-            self._store.close()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Nothing is buffered here: every export is committed before it returns."""
-        return True
+        """Queue the batch for the store; duplicates of stored spans will be skipped."""
+        return SpanExportResult.SUCCESS if self._submit(spans) else SpanExportResult.FAILURE
 
 
-class DuckDBLogRecordExporter(_LogExporterBase):  # type: ignore[misc,valid-type]
+class DuckDBLogRecordExporter(_StoreExporter, _LogExporterBase):  # type: ignore[misc,valid-type]
     """Writes log records (the job logs of docs/contracts.md) into a store.
 
-    Each batch marks the ``env_minute`` rollup dirty in the same transaction; call
-    :meth:`Store.refresh_rollup` (or read :meth:`Store.rollup` on a writable store) to
-    bring it up to date.
-
     Args:
-        store: An open writable :class:`Store`, or the path of one to open.
+        store: The path of a store, or an open writable :class:`Store`.
 
     Raises:
         ValueError: ``store`` is open read-only.
     """
 
     def __init__(self, store: Store | str | Path) -> None:
-        self._store, self._owned = _store(store)
-        self._closed = False
+        super().__init__(store, capture_logs, "logs")
 
     def export(self, batch: Sequence[Any]) -> Any:
-        """Insert the batch in one transaction; records already stored are skipped."""
-        if self._closed:
-            return _LogResult.FAILURE
-        try:
-            table = log_tables(batch)
-            if table is None:
-                return _LogResult.SUCCESS
-            with self._store.writing() as con:
-                con.register("_x_logs", table)
-                try:
-                    insert_logs(con, "_x_logs")
-                finally:
-                    con.unregister("_x_logs")
-        except Exception:
-            _log.exception("DuckDB log export of %d records failed", len(batch))
-            return _LogResult.FAILURE
-        return _LogResult.SUCCESS
-
-    def shutdown(self) -> None:
-        """Stop exporting; close the store if this exporter opened it."""
-        self._closed = True
-        if self._owned:
-            self._store.close()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Nothing is buffered here: every export is committed before it returns."""
-        return True
+        """Queue the batch for the store; records already stored will be skipped."""
+        return _LogResult.SUCCESS if self._submit(batch) else _LogResult.FAILURE

@@ -26,6 +26,7 @@ __all__ = [
     "install_macros",
     "item_name",
     "kinds_sql",
+    "promoted_from_json_sql",
     "record_path",
     "stage_logs_sql",
     "stage_spans_sql",
@@ -564,3 +565,33 @@ def stage_logs_sql(lines: str, every_line: bool = False) -> list[str]:
     FROM b
     """
     return [logs]
+
+
+def promoted_from_json_sql(relation: str) -> str:
+    """A subquery: ``relation`` with the promoted columns added from its ``attributes`` JSON.
+
+    The SDK exporters' path (``arrow.py`` writes the attribute JSON; DuckDB parses it once
+    per record for every promoted key). Same rules as the loader's ``_hot_values``: a text
+    column takes a string, or an integer as text; an integer column takes a signed 64-bit
+    integer, or a string holding exactly one. (DuckDB types a JSON integer >= 0 UBIGINT.)
+    """
+    paths = ", ".join(f"'$.\"{h.key}\"'" for h in HOT_ATTRIBUTES)
+    cols = []
+    for i, h in enumerate(HOT_ATTRIBUTES, start=1):
+        v = f"_hot[{i}]"
+        if h.sql_type == "BIGINT":
+            cols.append(
+                f"CASE json_type({v}) WHEN 'BIGINT' THEN {v}::BIGINT "
+                f"WHEN 'UBIGINT' THEN TRY_CAST({v} AS BIGINT) "
+                f"WHEN 'VARCHAR' THEN otlp_int64({v}->>'$') END AS {h.column}"
+            )
+        else:
+            cols.append(
+                f"CASE json_type({v}) WHEN 'VARCHAR' THEN {v}->>'$' "
+                f"WHEN 'BIGINT' THEN {v}::VARCHAR WHEN 'UBIGINT' THEN {v}::VARCHAR END "
+                f"AS {h.column}"
+            )
+    return (
+        f"(SELECT * EXCLUDE (_hot), {', '.join(cols)} FROM "
+        f"(SELECT *, json_extract(attributes, [{paths}]) AS _hot FROM {relation}))"
+    )

@@ -31,27 +31,44 @@ import base64
 import binascii
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from toolkit.errors import BadInput
 
 __all__ = [
+    "as_text",
     "decode_attributes",
     "decode_value",
     "dumps",
     "encode_attributes",
     "encode_value",
     "otlp_to_plain",
+    "same_escapes",
 ]
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
+# An escaped control character, not preceded by an escaped backslash.
+_LOWER_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u00([0-9a-f]{2})")
+
+
+def same_escapes(text: str) -> str:
+    """JSON text with control characters escaped as DuckDB's ``to_json`` escapes them
+    (``\\u001F``, where Python writes ``\\u001f``), so both paths write the same bytes."""
+    if "\\u00" not in text:
+        return text
+    return _LOWER_ESCAPE.sub(lambda m: f"{m.group(1)}\\u00{m.group(2).upper()}", text)
+
+
 def dumps(value: Any) -> str:
     """Compact JSON, non-ASCII kept, the format every JSON column of the store uses."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return same_escapes(
+        json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    )
 
 
 def _double(value: float) -> Any:
@@ -83,6 +100,16 @@ def encode_value(value: Any) -> Any:
     if isinstance(value, Sequence):
         return [encode_value(v) for v in value]
     raise BadInput(f"attribute value {value!r} of type {type(value).__name__} is not an OTLP value")
+
+
+def as_text(value: Any) -> str | None:
+    """A promoted text column's value: a string, or an integer as text (the JSON loader's
+    rule: ``stringValue``, else ``intValue``); anything else is not text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def encode_attributes(attributes: Mapping[str, Any] | None) -> str:
