@@ -311,19 +311,10 @@ def _unnest(kind: str, lines: str, every_line: bool) -> str:
     """
 
 
-def _attr_lists(prefix: str, attrs: str, *, values: bool) -> str:
-    """Per-record lists from an attribute list, each computed once: keys, JSON parts and
-    (for promoted columns) the string and integer values."""
-    cols = [
-        f"[a.key FOR a IN {attrs}] AS {prefix}_keys",
-        f"[otlp_part(a) FOR a IN {attrs}] AS {prefix}_parts",
-    ]
-    if values:
-        cols += [
-            f"[a.value.stringValue FOR a IN {attrs}] AS {prefix}_strs",
-            f"[a.value.intValue FOR a IN {attrs}] AS {prefix}_ints",
-        ]
-    return ",\n            ".join(cols)
+def _attr_lists(prefix: str, attrs: str) -> str:
+    """The attribute list as JSON parts (computed once per record), and the list itself
+    (to name the first invalid attribute)."""
+    return f"[otlp_part(a) FOR a IN {attrs}] AS {prefix}_parts, {attrs} AS {prefix}_raw"
 
 
 def _joined(prefix: str) -> str:
@@ -337,28 +328,9 @@ def _joined(prefix: str) -> str:
 def _attr_error(what: str, prefix: str) -> str:
     first_bad = f"list_position([p IS NULL FOR p IN {prefix}_parts], true)"
     return (
-        f"'{what} ' || to_json(coalesce({prefix}_keys[{first_bad}], ''))::VARCHAR "
+        f"'{what} ' || to_json(coalesce({prefix}_raw[{first_bad}].key, ''))::VARCHAR "
         "|| ' has an invalid value'"
     )
-
-
-def _hot_positions() -> str:
-    return ",\n            ".join(
-        f"list_position(a_keys, '{h.key}') AS pos_{h.column}" for h in HOT_ATTRIBUTES
-    )
-
-
-def _hot_values() -> str:
-    cols = []
-    for h in HOT_ATTRIBUTES:
-        pos = f"pos_{h.column}"
-        if h.sql_type == "BIGINT":
-            cols.append(
-                f"coalesce(otlp_int64(a_ints[{pos}]), otlp_int64(a_strs[{pos}])) AS {h.column}"
-            )
-        else:
-            cols.append(f"coalesce(a_strs[{pos}], a_ints[{pos}]) AS {h.column}")
-    return ",\n        ".join(cols)
 
 
 def _nanos_error(field: str, raw: str, column: str) -> str:
@@ -371,11 +343,10 @@ def _nanos_error(field: str, raw: str, column: str) -> str:
 _RESOURCE_AND_SCOPE = f"""
             resource_attributes, resource_error, service_name, scope_name, scope_version,
             scope_attributes, scope_error,
-            {_attr_lists("a", "s.attributes", values=True)}"""
+            {_attr_lists("a", "s.attributes")}"""
 
 _JOINED_ATTRIBUTES = f"""
-            {_joined("a")} AS attributes,
-            {_hot_positions()}"""
+            {_joined("a")} AS attributes"""
 
 _ATTRIBUTE_ERRORS = """
             WHEN resource_error IS NOT NULL THEN resource_error
@@ -389,8 +360,7 @@ def stage_spans_sql(lines: str, every_line: bool = False) -> list[str]:
     ``error``. Layers (CTEs) compute every list once; a span whose event or link is invalid
     is rejected whole.
     """
-    spans = f"""
-    CREATE OR REPLACE TEMP TABLE _t_spans AS
+    staged = f"""
     WITH u AS ({_unnest("spans", lines, every_line)}),
     a AS (
         SELECT ln, ri, si, pi,
@@ -421,7 +391,6 @@ def stage_spans_sql(lines: str, every_line: bool = False) -> list[str]:
         start_time_unix_nano, end_time_unix_nano, status_code,
         nullif(raw_status_message, '') AS status_message,
         service_name, scope_name, scope_version,
-        {_hot_values()},
         nullif(raw_trace_state, '') AS trace_state, otlp_count(raw_flags) AS flags,
         attributes, resource_attributes, scope_attributes,
         otlp_count(raw_dropped_attributes) AS dropped_attributes_count,
@@ -444,6 +413,10 @@ def stage_spans_sql(lines: str, every_line: bool = False) -> list[str]:
         END AS error
     FROM b
     """
+    spans = f"""
+    CREATE OR REPLACE TEMP TABLE _t_spans AS
+    SELECT * FROM {promoted_from_json_sql(f"({staged})")}
+    """
     events = f"""
     CREATE OR REPLACE TEMP TABLE _t_events AS
     WITH u AS (
@@ -455,7 +428,7 @@ def stage_spans_sql(lines: str, every_line: bool = False) -> list[str]:
         SELECT ln, ri, si, pi, trace_id, span_id, event_index::INTEGER AS event_index,
                e.name AS name, e.timeUnixNano AS raw_time,
                e.droppedAttributesCount AS raw_dropped,
-               {_attr_lists("a", "e.attributes", values=False)}
+               {_attr_lists("a", "e.attributes")}
         FROM u
     ),
     b AS (SELECT *, otlp_nanos(raw_time) AS time_unix_nano, {_joined("a")} AS attributes FROM a)
@@ -479,7 +452,7 @@ def stage_spans_sql(lines: str, every_line: bool = False) -> list[str]:
                l.traceId AS raw_trace_id, l.spanId AS raw_span_id,
                nullif(l.traceState, '') AS trace_state, otlp_count(l.flags) AS flags,
                l.droppedAttributesCount AS raw_dropped,
-               {_attr_lists("a", "l.attributes", values=False)}
+               {_attr_lists("a", "l.attributes")}
         FROM u
     ),
     b AS (
@@ -515,8 +488,7 @@ def stage_spans_sql(lines: str, every_line: bool = False) -> list[str]:
 def stage_logs_sql(lines: str, every_line: bool = False) -> list[str]:
     """Statements staging ``_t_logs`` from the lines table (store columns but
     ``record_id``, plus position and ``error``)."""
-    logs = f"""
-    CREATE OR REPLACE TEMP TABLE _t_logs AS
+    staged = f"""
     WITH u AS ({_unnest("logs", lines, every_line)}),
     a AS (
         SELECT ln, ri, si, pi,
@@ -535,7 +507,8 @@ def stage_logs_sql(lines: str, every_line: bool = False) -> list[str]:
             otlp_id(raw_trace_id, 16) AS trace_id, otlp_id(raw_span_id, 8) AS span_id,
             otlp_severity(raw_severity) AS severity_number,
             coalesce(nullif(raw_event_name, ''),
-                     a_strs[list_position(a_keys, 'event.name')]) AS event_name,{_JOINED_ATTRIBUTES}
+                     [a.value.stringValue FOR a IN a_raw IF a.key = 'event.name'][1])
+                AS event_name,{_JOINED_ATTRIBUTES}
         FROM a
     )
     SELECT ln, ri, si, pi,
@@ -546,7 +519,6 @@ def stage_logs_sql(lines: str, every_line: bool = False) -> list[str]:
         nullif(body_json, 'null') AS body,
         coalesce(body_string, nullif(body_json, 'null')) AS body_text,
         service_name, scope_name, scope_version,
-        {_hot_values()},
         attributes, resource_attributes, scope_attributes,
         otlp_count(raw_dropped) AS dropped_attributes_count,
         CASE{_ATTRIBUTE_ERRORS}
@@ -564,16 +536,21 @@ def stage_logs_sql(lines: str, every_line: bool = False) -> list[str]:
         END AS error
     FROM b
     """
+    logs = f"""
+    CREATE OR REPLACE TEMP TABLE _t_logs AS
+    SELECT * FROM {promoted_from_json_sql(f"({staged})")}
+    """
     return [logs]
 
 
 def promoted_from_json_sql(relation: str) -> str:
     """A subquery: ``relation`` with the promoted columns added from its ``attributes`` JSON.
 
-    The SDK exporters' path (``arrow.py`` writes the attribute JSON; DuckDB parses it once
-    per record for every promoted key). Same rules as the loader's ``_hot_values``: a text
-    column takes a string, or an integer as text; an integer column takes a signed 64-bit
-    integer, or a string holding exactly one. (DuckDB types a JSON integer >= 0 UBIGINT.)
+    Both ways into the store promote here, after the attribute JSON is written (by the
+    loader's SQL or by ``arrow.py``), so they cannot disagree; DuckDB parses each record's
+    JSON once for all the keys. A text column takes a string, or an integer as text; an
+    integer column takes a signed 64-bit integer, or a string holding exactly one. (DuckDB
+    types a JSON integer >= 0 UBIGINT.)
     """
     paths = ", ".join(f"'$.\"{h.key}\"'" for h in HOT_ATTRIBUTES)
     cols = []
