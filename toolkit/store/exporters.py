@@ -84,8 +84,6 @@ def _release(target: Store | str | Path, sink: Sink) -> bool:
 class _StoreExporter:
     """What both exporters do: capture, submit, flush, release."""
 
-    _what = "records"
-
     def __init__(self, store: Store | str | Path, capture: Callable[[Sequence[Any]], list[Any]],
                  kind: str) -> None:
         self._target = store
