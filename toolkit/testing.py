@@ -69,16 +69,16 @@ class RecordingObserver:
         self.decisions.append(decision)
 
     def enqueued(self, now: float, job: Job) -> None:
-        pass
+        """Not recorded: tests read queue order from the decisions and attempts."""
 
     def dequeued(self, now: float, job: Job) -> None:
-        pass
+        """Not recorded, likewise."""
 
     def finished(self, now: float, job: Job, attempt: Attempt, will_retry: bool) -> None:
         self.attempts.append((job, attempt, will_retry))
 
     def fault_switched(self, now: float, name: str, on: bool, scope: frozenset[str] | None) -> None:
-        pass
+        """Not recorded: tests know which faults they switched."""
 
 
 def small_engine(

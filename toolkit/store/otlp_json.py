@@ -175,7 +175,7 @@ def _utf8_or_blank(state: _FileLoad, data: bytes, starts: np.ndarray) -> bytes:
         whole.validate(full=True)  # Arrow checks UTF-8 in C++, without a Python copy
         return data
     except pa.ArrowInvalid:
-        pass
+        pass  # some line is not UTF-8: find which, below
     fixed = bytearray(data)
     for i in range(len(starts) - 1):
         a, b = int(starts[i]), int(starts[i + 1])

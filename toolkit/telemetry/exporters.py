@@ -31,27 +31,31 @@ __all__ = [
 _logger = logging.getLogger(__name__)
 
 
-class _JsonLinesWriter:
-    """What both JSON lines exporters share: encode a batch into one line, write it safely."""
+class _JsonLinesExporter:
+    """What both JSON lines exporters share: encode a batch into one line, write it safely.
+
+    Mixed in before the SDK's exporter base class, which differs for spans and logs.
+    """
+
+    _what = "records"
+    _encode: Callable[[Sequence[Any]], bytes]
 
     def __init__(
         self,
-        what: str,
-        encode: Callable[[Sequence[Any]], bytes],
         path: str | os.PathLike[str],
-        max_bytes: int | None,
-        compress: bool,
-        compresslevel: int,
+        *,
+        max_bytes: int | None = None,
+        compress: bool = False,
+        compresslevel: int = 1,
     ) -> None:
-        self._what = what
-        self._encode = encode
         self.file = RotatingJsonLinesFile(
             path, max_bytes=max_bytes, compress=compress, compresslevel=compresslevel
         )
         self._stopped = False
         self.exported = 0
+        """Records written so far."""
 
-    def export(self, batch: Sequence[Any]) -> bool:
+    def _write(self, batch: Sequence[Any]) -> bool:
         if self._stopped:
             _logger.warning("%s exporter for %s is shut down; %d records not written",
                             self._what, self.file.path, len(batch))
@@ -67,7 +71,8 @@ class _JsonLinesWriter:
         self.exported += len(batch)
         return True
 
-    def force_flush(self) -> bool:
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Push what is written to the file system (the current file stays open)."""
         try:
             self.file.flush()
         except Exception:
@@ -76,6 +81,7 @@ class _JsonLinesWriter:
         return True
 
     def shutdown(self) -> None:
+        """Complete the current file (rename it into place); later exports fail."""
         self._stopped = True
         try:
             self.file.close()
@@ -83,7 +89,7 @@ class _JsonLinesWriter:
             _logger.exception("could not complete %s", self.file.path)
 
 
-class JsonLinesSpanExporter(SpanExporter):
+class JsonLinesSpanExporter(_JsonLinesExporter, SpanExporter):
     """Writes each batch of spans as one ``ExportTraceServiceRequest`` JSON line.
 
     The lines have the shape the OpenTelemetry Collector's ``file`` exporter writes, so
@@ -92,74 +98,25 @@ class JsonLinesSpanExporter(SpanExporter):
     for ``path``, ``max_bytes``, ``compress`` and ``compresslevel``).
     """
 
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        max_bytes: int | None = None,
-        compress: bool = False,
-        compresslevel: int = 1,
-    ) -> None:
-        self._writer = _JsonLinesWriter(
-            "spans", spans_line, path, max_bytes, compress, compresslevel
-        )
-
-    @property
-    def file(self) -> RotatingJsonLinesFile:
-        return self._writer.file
-
-    @property
-    def exported(self) -> int:
-        """Spans written so far."""
-        return self._writer.exported
+    _what = "spans"
+    _encode = staticmethod(spans_line)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        ok = self._writer.export(spans)
-        return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self._writer.force_flush()
-
-    def shutdown(self) -> None:
-        self._writer.shutdown()
+        return SpanExportResult.SUCCESS if self._write(spans) else SpanExportResult.FAILURE
 
 
-class JsonLinesLogExporter(LogRecordExporter):
+class JsonLinesLogExporter(_JsonLinesExporter, LogRecordExporter):
     """Writes each batch of log records as one ``ExportLogsServiceRequest`` JSON line.
 
     Same file handling as :class:`JsonLinesSpanExporter`.
     """
 
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        max_bytes: int | None = None,
-        compress: bool = False,
-        compresslevel: int = 1,
-    ) -> None:
-        self._writer = _JsonLinesWriter(
-            "log records", logs_line, path, max_bytes, compress, compresslevel
-        )
-
-    @property
-    def file(self) -> RotatingJsonLinesFile:
-        return self._writer.file
-
-    @property
-    def exported(self) -> int:
-        """Log records written so far."""
-        return self._writer.exported
+    _what = "log records"
+    _encode = staticmethod(logs_line)
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        ok = self._writer.export(batch)
+        ok = self._write(batch)
         return LogRecordExportResult.SUCCESS if ok else LogRecordExportResult.FAILURE
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self._writer.force_flush()
-
-    def shutdown(self) -> None:
-        self._writer.shutdown()
 
 
 class CountingSpanExporter(SpanExporter):
@@ -181,7 +138,7 @@ class CountingSpanExporter(SpanExporter):
         return True
 
     def shutdown(self) -> None:
-        pass
+        """Nothing to release: records are counted, not kept."""
 
 
 class CountingLogExporter(LogRecordExporter):
@@ -202,4 +159,4 @@ class CountingLogExporter(LogRecordExporter):
         return True
 
     def shutdown(self) -> None:
-        pass
+        """Nothing to release: records are counted, not kept."""

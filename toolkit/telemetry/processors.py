@@ -65,7 +65,37 @@ def _check(
     return max_export_batch_size, flush_every
 
 
-class LosslessBatchSpanProcessor(BatchSpanProcessor):
+class _Lossless:
+    """What both lossless processors share: validated settings, and the caller exporting
+    everything queued every ``flush_every`` records. Mixed in before the SDK's processor."""
+
+    def __init__(
+        self,
+        exporter: SpanExporter | LogRecordExporter,
+        *,
+        max_queue_size: int = DEFAULT_MAX_QUEUE_SIZE,
+        max_export_batch_size: int | None = None,
+        schedule_delay_millis: float = DEFAULT_SCHEDULE_DELAY_MILLIS,
+        flush_every: int | None = None,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
+        max_export_batch_size, self._flush_every = _check(
+            max_queue_size, max_export_batch_size, schedule_delay_millis, flush_every
+        )
+        super().__init__(  # type: ignore[call-arg]
+            exporter, max_queue_size=max_queue_size, schedule_delay_millis=schedule_delay_millis,
+            max_export_batch_size=max_export_batch_size, meter_provider=meter_provider,
+        )
+        self._since_flush = 0
+
+    def _counted(self) -> None:
+        self._since_flush += 1
+        if self._since_flush >= self._flush_every:
+            self._since_flush = 0
+            self.force_flush()  # type: ignore[attr-defined]
+
+
+class LosslessBatchSpanProcessor(_Lossless, BatchSpanProcessor):
     """A ``BatchSpanProcessor`` that exports in the caller's thread instead of dropping.
 
     Args:
@@ -79,61 +109,17 @@ class LosslessBatchSpanProcessor(BatchSpanProcessor):
         meter_provider: receives the SDK's own processor metrics, when those are enabled.
     """
 
-    def __init__(
-        self,
-        exporter: SpanExporter,
-        *,
-        max_queue_size: int = DEFAULT_MAX_QUEUE_SIZE,
-        max_export_batch_size: int | None = None,
-        schedule_delay_millis: float = DEFAULT_SCHEDULE_DELAY_MILLIS,
-        flush_every: int | None = None,
-        meter_provider: MeterProvider | None = None,
-    ) -> None:
-        max_export_batch_size, self._flush_every = _check(
-            max_queue_size, max_export_batch_size, schedule_delay_millis, flush_every
-        )
-        super().__init__(
-            exporter, max_queue_size=max_queue_size, schedule_delay_millis=schedule_delay_millis,
-            max_export_batch_size=max_export_batch_size, meter_provider=meter_provider,
-        )
-        self._since_flush = 0
-
     def on_end(self, span: ReadableSpan) -> None:
         super().on_end(span)
-        self._since_flush += 1
-        if self._since_flush >= self._flush_every:
-            self._since_flush = 0
-            self.force_flush()
+        self._counted()
 
 
-class LosslessBatchLogRecordProcessor(BatchLogRecordProcessor):
+class LosslessBatchLogRecordProcessor(_Lossless, BatchLogRecordProcessor):
     """A ``BatchLogRecordProcessor`` that exports in the caller's thread instead of dropping.
 
     Arguments as for :class:`LosslessBatchSpanProcessor`.
     """
 
-    def __init__(
-        self,
-        exporter: LogRecordExporter,
-        *,
-        max_queue_size: int = DEFAULT_MAX_QUEUE_SIZE,
-        max_export_batch_size: int | None = None,
-        schedule_delay_millis: float = DEFAULT_SCHEDULE_DELAY_MILLIS,
-        flush_every: int | None = None,
-        meter_provider: MeterProvider | None = None,
-    ) -> None:
-        max_export_batch_size, self._flush_every = _check(
-            max_queue_size, max_export_batch_size, schedule_delay_millis, flush_every
-        )
-        super().__init__(
-            exporter, max_queue_size=max_queue_size, schedule_delay_millis=schedule_delay_millis,
-            max_export_batch_size=max_export_batch_size, meter_provider=meter_provider,
-        )
-        self._since_flush = 0
-
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         super().on_emit(log_record)
-        self._since_flush += 1
-        if self._since_flush >= self._flush_every:
-            self._since_flush = 0
-            self.force_flush()
+        self._counted()
