@@ -25,7 +25,7 @@ def main() -> None:
         recorded = time.perf_counter() - t
         t = time.perf_counter()
         with Store.open(db, read_only=True) as store:
-            data = gather(store.connection)
+            data = gather(store)
         gathered = time.perf_counter() - t
         written = write_report(data, os.path.join(scratch, "reports"))
         total = time.perf_counter() - t

@@ -97,7 +97,7 @@ def report(may7, tmp_path_factory):
     db, _ = may7
     out = tmp_path_factory.mktemp("reports")
     with Store.open(db, read_only=True) as store:
-        data = gather(store.connection, since=datetime(2024, 5, 6), until=datetime(2024, 5, 8))
+        data = gather(store, since=datetime(2024, 5, 6), until=datetime(2024, 5, 8))
     return data, write_report(data, out)
 
 
@@ -150,7 +150,7 @@ def test_window_with_no_incident_gives_a_short_report(may7, tmp_path):
     """A quiet window: a short 'nothing found' report, not an error."""
     db, _ = may7
     with Store.open(db, read_only=True) as store:
-        data = gather(store.connection, since=datetime(2024, 5, 5, 6),
+        data = gather(store, since=datetime(2024, 5, 5, 6),
                       until=datetime(2024, 5, 5, 9))
     written = write_report(data, tmp_path)
     text = written.markdown.read_text()
@@ -162,7 +162,7 @@ def test_incident_auto_takes_the_window_from_the_audit(may7):
     """--incident auto: the window spans the wrongful discards, padded by an hour."""
     db, result = may7
     with Store.open(db, read_only=True) as store:
-        data = gather(store.connection, incident_auto=True)
+        data = gather(store, incident_auto=True)
     first = datetime.fromtimestamp(result.truth.wrongful[0].time, UTC).replace(tzinfo=None)
     assert data.since <= first - timedelta(minutes=59)
     assert data.until >= FAULT_OFF

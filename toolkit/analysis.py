@@ -6,8 +6,6 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-
 from toolkit.errors import BadInput
 
 if TYPE_CHECKING:
@@ -23,46 +21,43 @@ def detect_in_store(
     environments: Iterable[str] | None = None,
     baseline: timedelta = timedelta(days=3),
 ) -> list[Event]:
-    """Fit every detector on ``baseline`` of history before ``since`` and detect in
-    ``[since, until)``. Without ``since`` the first ``baseline`` of the store is the history."""
-    from toolkit.detect import available_detectors, fit_detectors, make_detector, run_detectors
+    """Events in ``[since, until)`` from the one fit-then-detect function
+    (:func:`toolkit.detect.window.detect`). Without ``since`` the first ``baseline`` of the
+    store is the history."""
+    from toolkit.detect.window import detect
 
-    lo, hi = store.connection.execute("SELECT min(minute), max(minute) FROM env_minute"
-                                      ).fetchone()
-    if lo is None:
+    bounds = store.rollup_range()
+    if bounds is None:
         raise BadInput(f"{store.path}: the store holds no rollup data yet")
+    lo, hi = bounds
     since = since or lo + baseline
-    until = until or hi + timedelta(minutes=1)
+    until = until or hi
     if until <= since:
         raise BadInput(f"--until {until:%Y-%m-%dT%H:%M} is not after "
                        f"--since {since:%Y-%m-%dT%H:%M}")
-    history = store.rollup(since - baseline, since)
-    if history.empty:
+    found = detect(store, since, until, history=baseline, environments=environments)
+    if not found.history_minutes:
         raise BadInput(f"no rollup data in the {baseline.days} days before {since:%Y-%m-%dT%H:%M} "
                        "to fit the detectors on: choose a later --since")
-    lookback = max(make_detector(n).lookback for n in available_detectors())
-    frame = store.rollup(since - timedelta(minutes=lookback), until)
-    if frame.empty:
-        return []
-    events = run_detectors(fit_detectors(history), frame, since=since, until=until)
-    wanted = set(environments or ())
-    return [e for e in events if not wanted or e.environment in wanted]
+    return found.events
 
 
-def alert_connection(
-    db: str, *, spool: str | None = None
-) -> Callable[[], duckdb.DuckDBPyConnection]:
+def alert_connection(db: str, *, spool: str | None = None) -> Callable[[], Store]:
     """What ``toolkit alert`` opens once it holds its lock: the store, with a live run's
     spool folded in and the rollup brought up to date."""
 
-    def connect() -> duckdb.DuckDBPyConnection:
+    def connect() -> Store:
         from toolkit.store import Store, fold_spool
 
         store = Store.open(db)
-        if spool:
-            fold_spool(store, spool)
-        store.refresh_rollup()
-        return store.connection
+        try:
+            if spool:
+                fold_spool(store, spool)
+            store.refresh_rollup()
+        except BaseException:
+            store.close()
+            raise
+        return store
 
     return connect
 

@@ -258,7 +258,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.incident and (args.since or args.until):
         raise BadInput("give either --incident auto or --since/--until, not both")
     with _store(args, read_only=True) as store:
-        data = gather(store.connection, since=args.since, until=args.until,
+        data = gather(store, since=args.since, until=args.until,
                       incident_auto=args.incident == "auto", annotations=args.annotations)
     written = write_report(data, args.out)
     if args.json:

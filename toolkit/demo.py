@@ -156,7 +156,7 @@ def run_demo(*, db: str, out: str = "reports", seed: int = 7, days: int | None =
     say("4/4 drafting the post-mortem ...")
     t0 = time.perf_counter()
     with Store.open(db, read_only=True) as store:
-        data = gather(store.connection, incident_auto=True)
+        data = gather(store, incident_auto=True)
     written = write_report(data, out)
     steps["report"] = time.perf_counter() - t0
     first = found.wrongful_discards.time.min() if len(found.wrongful_discards) else None

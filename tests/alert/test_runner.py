@@ -9,6 +9,7 @@ import pytest
 
 from toolkit.alert import PAGE, Finding, Policy, Webhook, run_alert
 from toolkit.alert.lock import LockTimeout, exclusive
+from toolkit.store import Store
 
 T0 = datetime(2024, 5, 6, 9, 15)
 
@@ -22,7 +23,7 @@ FINDING = Finding("wrongful_discards", "acme-prod", PAGE, "acme-prod: 12 jobs lo
 
 
 def run(db, findings, minute=0, **kw):
-    return run_alert(lambda: duckdb.connect(str(db)), source_of(findings),
+    return run_alert(lambda: Store.open(db), source_of(findings),
                      now=T0 + timedelta(minutes=minute), lock_path=str(db) + ".lock",
                      policy=Policy(), **kw)
 
@@ -138,7 +139,7 @@ def _overlapping_run(db, url, out):
 def test_two_overlapping_runs_send_one_notification(tmp_path, receiver):
     """Two runs started together: the lock serialises them and only one notifies."""
     db = tmp_path / "s.duckdb"
-    duckdb.connect(str(db)).close()
+    Store.open(db).close()
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     procs = [ctx.Process(target=_overlapping_run, args=(db, receiver.url, out))

@@ -47,7 +47,7 @@ def hostile_report(tmp_path_factory):
     assert scenarios.get_scenario("may7").faults
     with Store.open(root / "s.duckdb") as store:
         store.load(root / "otlp")
-        data = gather(store.connection, incident_auto=True)
+        data = gather(store, incident_auto=True)
     assert len(data.wrongful) > 0
     return write_report(data, root / "reports")
 

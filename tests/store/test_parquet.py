@@ -9,7 +9,7 @@ import pytest
 
 from tests.store.otlp import T0, jsonl, log_record, logs_request, span, traces_request
 from toolkit.errors import BadInput
-from toolkit.store import Store
+from toolkit.store import SCHEMA_VERSION, Store
 
 DAY = 86_400
 
@@ -54,7 +54,7 @@ def test_export_partitions_by_date_and_environment(filled, tmp_path):
         "date=2024-05-08/environment=acme-prod",
     ]
     manifest = json.loads((tmp_path / "tree" / "_toolkit.json").read_text())
-    assert manifest["schema_version"] == 1
+    assert manifest["schema_version"] == SCHEMA_VERSION
 
 
 def test_the_tree_reads_back_identical_frames(filled, tmp_path):
@@ -88,5 +88,6 @@ def test_a_tree_of_another_schema_version_is_refused(filled, tmp_path):
     """The manifest's schema version is checked like a store file's."""
     filled.export_parquet(tmp_path / "tree")
     (tmp_path / "tree" / "_toolkit.json").write_text('{"schema_version": 99}')
-    with pytest.raises(BadInput, match="schema version 99, this toolkit reads version 1"):
+    expected = f"schema version 99, this toolkit reads version {SCHEMA_VERSION}"
+    with pytest.raises(BadInput, match=expected):
         Store.open(tmp_path / "tree")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 import pytest
 
 from toolkit.errors import BadInput
@@ -64,3 +65,54 @@ def test_read_only_open_of_a_missing_store_is_bad_input(tmp_path):
     """Reading a store that does not exist says so instead of creating it."""
     with pytest.raises(BadInput, match="no such store"):
         Store.open(tmp_path / "missing.duckdb", read_only=True)
+
+
+def _version_1_store(path, source: Store) -> None:
+    """A store as version 1 wrote it (its DDL, kept in tests/store/data), holding the
+    telemetry of ``source`` and some alert state, with version 1's pickled fit cache."""
+    from pathlib import Path
+
+    ddl = (Path(__file__).parent / "data" / "schema_v1.sql").read_text()
+    con = duckdb.connect(str(path))
+    con.execute(ddl)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    con.execute(f"ATTACH '{source.path}' AS src (READ_ONLY)")
+    for table in ("spans", "span_events", "span_links", "logs", "env_minute", "rejected"):
+        con.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
+    con.execute("INSERT INTO meta SELECT * FROM src.meta WHERE key LIKE 'rollup_%'")
+    con.execute("""INSERT INTO alert_state VALUES ('wrongful_discards', 'acme-prod',
+        'i1', 'firing', 'page', 's', '2024-05-07 12:00', '2024-05-07 12:01',
+        '2024-05-07 12:05', '2024-05-07 12:01', NULL, '{}')""")
+    con.execute("INSERT INTO alert_fits VALUES ('2024-05-07 12:00', 'tail', 'x'::BLOB)")
+    con.close()
+
+
+def test_a_version_1_store_is_migrated_in_place_and_reads_the_same(tmp_path):
+    """Opening a schema-1 store migrates it (alert state kept, the pickle cache dropped) and
+    every read gives what the same telemetry gives in a new store."""
+    from tests.store.otlp import T0, jsonl, log_record, logs_request, span, traces_request
+
+    records = [log_record(T0 + 7 * i, env, event, pipeline__job__id=i)
+               for i in range(200)
+               for env, event in [(("acme-prod", "acme-dev")[i % 2],
+                                   ("job.created", "job.deduplicated", "job.processed")[i % 3])]]
+    telemetry = tmp_path / "telemetry.jsonl"
+    telemetry.write_text(jsonl(logs_request(records),
+                               traces_request(span(1, i, start=T0 + i) for i in range(1, 40))))
+    fresh = tmp_path / "fresh.duckdb"
+    with Store.open(fresh) as store:
+        store.load(telemetry)
+    old = tmp_path / "old.duckdb"
+    with Store.open(fresh, read_only=True) as source:
+        _version_1_store(old, source)
+    with Store.open(old, read_only=True) as migrated, Store.open(fresh, read_only=True) as new:
+        assert migrated.sql("SELECT value FROM meta WHERE key = 'schema_version'").value[0] == (
+            str(SCHEMA_VERSION))
+        tables = set(migrated.sql("SELECT table_name FROM duckdb_tables()").table_name)
+        assert set(TABLES) <= tables and "alert_fits" not in tables
+        pd.testing.assert_frame_equal(migrated.rollup(), new.rollup())
+        pd.testing.assert_frame_equal(migrated.logs(limit=500), new.logs(limit=500))
+        pd.testing.assert_frame_equal(migrated.spans(limit=500), new.spans(limit=500))
+        state = migrated.sql("SELECT rule, environment, status FROM alert_state")
+        assert state.to_dict("records") == [
+            {"rule": "wrongful_discards", "environment": "acme-prod", "status": "firing"}]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -18,8 +18,11 @@ from toolkit.alert.reconcile import Policy, reconcile
 from toolkit.alert.state import AlertRecord
 from toolkit.alert.textfile import write_textfile
 
-FindingSource = Callable[[duckdb.DuckDBPyConnection, datetime | None, datetime], list[Finding]]
-"""``(connection, data seen by the previous run up to, now) -> findings as of now``."""
+if TYPE_CHECKING:
+    from toolkit.store import Store
+
+FindingSource = Callable[["Store", datetime | None, datetime], list[Finding]]
+"""``(store, data seen by the previous run up to, now) -> findings as of now``."""
 
 
 @dataclass
@@ -39,7 +42,7 @@ class AlertRun:
 
 
 def run_alert(
-    connect: Callable[[], duckdb.DuckDBPyConnection],
+    connect: Callable[[], Store],
     source: FindingSource,
     *,
     now: datetime,
@@ -57,10 +60,10 @@ def run_alert(
     With ``dry_run`` nothing is written or sent: the result says what would have been.
     """
     policy = policy or Policy()
-    with exclusive(lock_path, lock_timeout), closing(connect()) as con:
-        st.ensure_tables(con)
+    with exclusive(lock_path, lock_timeout), connect() as store:
+        con = store.connection
         previous = con.execute("SELECT max(data_until) FROM alert_runs").fetchone()[0]
-        findings = source(con, previous, now)
+        findings = source(store, previous, now)
         state = st.load_state(con)
         changed, transitions = reconcile(findings, state, now, policy)
         notes = [notification(t, now) for t in transitions]

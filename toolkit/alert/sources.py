@@ -15,10 +15,10 @@ Two rules per environment:
 
 from __future__ import annotations
 
-import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -27,6 +27,10 @@ from toolkit.alert.findings import PAGE, TICKET, Finding
 from toolkit.alert.runner import FindingSource
 from toolkit.detect.audit import Window, unjustified_drop
 from toolkit.errors import BadInput
+
+if TYPE_CHECKING:
+    from toolkit.detect.window import FitCache
+    from toolkit.store import Store
 
 YIELD_DETECTOR = "yield"
 
@@ -70,43 +74,32 @@ def audit_findings(
     return findings
 
 
+class _LastFit:
+    """Keeps the latest fit in this process (a replay alerts minute after minute)."""
+
+    def __init__(self) -> None:
+        self._key: tuple[datetime, tuple[str, ...]] | None = None
+        self._detectors: list[Any] | None = None
+
+    def get(self, hour: datetime, names: Sequence[str]) -> list[Any] | None:
+        return self._detectors if self._key == (hour, tuple(names)) else None
+
+    def put(self, hour: datetime, names: Sequence[str], detectors: list[Any]) -> None:
+        self._key, self._detectors = (hour, tuple(names)), detectors
+
+
 def detector_findings(
-    con: duckdb.DuckDBPyConnection,
+    store: Store,
     now: datetime,
     config: SourceConfig,
-    fitted: dict[datetime, list[Any]] | None = None,
+    cache: FitCache | None = None,
 ) -> list[Finding]:
-    """Findings from the detectors, fitted on ``config.history`` before the frame they need.
+    """Findings from the detectors' events in the last ``config.recent`` minutes, from the
+    one fit-then-detect function that ``toolkit detect`` and the report use."""
+    from toolkit.detect.window import detect
 
-    ``fitted`` caches fits by the hour their history ends in, so a process that alerts minute
-    after minute (a replay) refits hourly; a cron run is a fresh process and fits once.
-    """
-    from toolkit.detect import available_detectors, fit_detectors, make_detector, run_detectors
-
-    names = list(config.detectors or available_detectors())
-    lookback = max(make_detector(n).lookback for n in names)
-    frame_start = now - timedelta(minutes=lookback)
-    hour = frame_start.replace(minute=0, second=0, microsecond=0)
-    detectors = None if fitted is None else fitted.get(hour)
-    if detectors is None:
-        detectors = _stored_fit(con, hour, names)
-    if detectors is None:
-        history = con.execute(
-            "SELECT * FROM env_minute WHERE minute >= ? AND minute < ? "
-            "ORDER BY minute, environment", [hour - config.history, hour]).df()
-        if history.empty:
-            return []
-        detectors = fit_detectors(history, names)
-        _store_fit(con, hour, names, detectors)
-    if fitted is not None:
-        fitted.clear()
-        fitted[hour] = detectors
-    frame = con.execute(
-        "SELECT * FROM env_minute WHERE minute >= ? AND minute < ? ORDER BY minute, environment",
-        [frame_start, now]).df()
-    if frame.empty:
-        return []
-    events = run_detectors(detectors, frame, since=now - config.recent)
+    events = detect(store, now - config.recent, now, history=config.history,
+                    detectors=config.detectors, cache=cache).events
     findings = []
     by_env: dict[str, list] = {}
     for event in events:
@@ -126,48 +119,15 @@ def detector_findings(
     return findings
 
 
-_FITS_DDL = """CREATE TABLE IF NOT EXISTS alert_fits (
-    hour TIMESTAMP NOT NULL, detectors VARCHAR NOT NULL, fitted BLOB NOT NULL,
-    PRIMARY KEY (hour, detectors))"""
-
-
-def _stored_fit(con: duckdb.DuckDBPyConnection, hour: datetime, names: list[str]
-                ) -> list[Any] | None:
-    """The detectors fitted for ``hour`` by an earlier cron run, if any.
-
-    Refitting three days of history every minute is most of a cold run's cost, and the fit
-    only changes when the history window moves to the next hour. The cache is advisory: an
-    unreadable entry (another library version) is simply refitted.
-    """
-    con.execute(_FITS_DDL)
-    row = con.execute("SELECT fitted FROM alert_fits WHERE hour = ? AND detectors = ?",
-                      [hour, ",".join(names)]).fetchone()
-    if row is None:
-        return None
-    try:
-        return pickle.loads(row[0])
-    except Exception:
-        return None
-
-
-def _store_fit(con: duckdb.DuckDBPyConnection, hour: datetime, names: list[str],
-               detectors: list[Any]) -> None:
-    con.execute(_FITS_DDL)
-    con.execute("DELETE FROM alert_fits WHERE hour < ?", [hour - timedelta(days=1)])
-    con.execute("INSERT OR REPLACE INTO alert_fits VALUES (?, ?, ?)",
-                [hour, ",".join(names), pickle.dumps(detectors)])
-
-
 def store_findings(config: SourceConfig | None = None) -> FindingSource:
     """The finding source ``toolkit alert`` uses on a store."""
     config = config or SourceConfig()
-    fitted: dict[datetime, list[Any]] = {}
+    cache = _LastFit()
 
-    def source(con: duckdb.DuckDBPyConnection, previous: datetime | None,
-               now: datetime) -> list[Finding]:
-        latest = con.execute("SELECT max(minute) FROM env_minute").fetchone()[0]
-        if latest is None:
+    def source(store: Store, previous: datetime | None, now: datetime) -> list[Finding]:
+        if store.rollup_range() is None:
             raise BadInput("the store holds no rollup data yet: load or simulate telemetry first")
-        return [*audit_findings(con, now, config), *detector_findings(con, now, config, fitted)]
+        return [*audit_findings(store.connection, now, config),
+                *detector_findings(store, now, config, cache)]
 
     return source

@@ -1,6 +1,6 @@
 """Alert state, history and outbox, kept in the store's DuckDB file.
 
-Tables (created on first use, owned by this module):
+Tables (part of the store's versioned schema, ``toolkit/store/schema.sql``):
 
 * ``alert_state``: one row per alert identity (rule, environment): firing or resolved, the
   incident it belongs to, when it was first fired, last seen, last notified;
@@ -18,50 +18,6 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
-
-DDL = """
-CREATE TABLE IF NOT EXISTS alert_state (
-    rule VARCHAR NOT NULL,
-    environment VARCHAR NOT NULL,
-    incident VARCHAR NOT NULL,
-    status VARCHAR NOT NULL,          -- firing | resolved
-    severity VARCHAR NOT NULL,        -- page | ticket
-    summary VARCHAR NOT NULL,
-    started_at TIMESTAMP NOT NULL,    -- when the finding says the problem began
-    fired_at TIMESTAMP NOT NULL,      -- when this incident was first notified
-    last_seen_at TIMESTAMP NOT NULL,  -- last run that still found it
-    last_sent_at TIMESTAMP NOT NULL,
-    resolved_at TIMESTAMP,
-    evidence JSON,
-    PRIMARY KEY (rule, environment)
-);
-CREATE TABLE IF NOT EXISTS alert_history (
-    occurred_at TIMESTAMP NOT NULL,
-    rule VARCHAR NOT NULL,
-    environment VARCHAR NOT NULL,
-    incident VARCHAR NOT NULL,
-    transition VARCHAR NOT NULL,      -- fired | escalated | reminded | resolved
-    severity VARCHAR NOT NULL,
-    summary VARCHAR NOT NULL,
-    started_at TIMESTAMP NOT NULL
-);
-CREATE SEQUENCE IF NOT EXISTS alert_outbox_id;
-CREATE TABLE IF NOT EXISTS alert_outbox (
-    id BIGINT PRIMARY KEY DEFAULT nextval('alert_outbox_id'),
-    created_at TIMESTAMP NOT NULL,
-    destination VARCHAR NOT NULL,
-    notification JSON NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    delivered_at TIMESTAMP,
-    last_error VARCHAR
-);
-CREATE TABLE IF NOT EXISTS alert_runs (
-    ran_at TIMESTAMP NOT NULL,
-    data_until TIMESTAMP,
-    firing INTEGER NOT NULL,
-    notified INTEGER NOT NULL
-);
-"""
 
 
 @dataclass(slots=True)
@@ -84,10 +40,6 @@ class AlertRecord:
     @property
     def identity(self) -> tuple[str, str]:
         return self.rule, self.environment
-
-
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(DDL)
 
 
 def load_state(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], AlertRecord]:

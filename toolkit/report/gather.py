@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -13,6 +13,9 @@ import pandas as pd
 from toolkit.detect.audit import Window, audit
 from toolkit.errors import BadInput
 from toolkit.report.data import Annotation, ReportData
+
+if TYPE_CHECKING:
+    from toolkit.store import Store
 
 PAD = timedelta(hours=1)
 
@@ -88,7 +91,7 @@ def load_annotations(path: str | Path) -> tuple[str | None, list[Annotation], di
 
 
 def gather(
-    con: duckdb.DuckDBPyConnection,
+    store: Store,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -97,8 +100,10 @@ def gather(
     baseline: timedelta = timedelta(days=3),
 ) -> ReportData:
     """Collect everything the sections need for ``[since, until)``."""
-    from toolkit.detect import events_to_frame, fit_detectors, run_detectors
+    from toolkit.detect import events_to_frame
+    from toolkit.detect.window import detect
 
+    con = store.connection
     lo, hi = data_range(con)
     if incident_auto:
         window = incident_window(con)
@@ -117,11 +122,9 @@ def gather(
     result = audit(con, Window(since, until), views_as_of_end=True)
     events = pd.DataFrame(columns=["environment", "start", "end", "score", "detector",
                                    "explanation", "severity"])
-    if len(history) and len(rollup):
-        detectors = fit_detectors(history)
-        found = run_detectors(detectors, rollup)
-        if found:
-            events = events_to_frame(found)
+    found = detect(store, since, until, history=baseline).events
+    if found:
+        events = events_to_frame(found)
     alerts = pd.DataFrame(columns=["occurred_at", "rule", "environment", "transition",
                                    "severity", "summary"])
     if _has_table(con, "alert_history"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,7 +23,7 @@ from toolkit.store import otlp_sql, parquet
 from toolkit.store.connect import DEFAULT_TIMEOUT, connect
 from toolkit.store.otlp_json import LoadResult, expand_paths, load_file
 from toolkit.store.rollup import DIRTY_FROM, RollupRefresh, rebuild_rollup, refresh_rollup
-from toolkit.store.schema import ensure_schema, get_meta
+from toolkit.store.schema import MigrationNeeded, ensure_schema, get_meta
 
 __all__ = ["Store", "TimeLike"]
 
@@ -126,6 +126,11 @@ class Store:
         con = connect(name, read_only=read_only, timeout=timeout)
         try:
             ensure_schema(con, name, writable=not read_only)
+        except MigrationNeeded:
+            # An older store opened for reading: migrate it once, writable, then read.
+            con.close()
+            cls.open(name, timeout=timeout).close()
+            return cls.open(name, read_only=True, timeout=timeout)
         except BaseException:
             con.close()
             raise
@@ -259,6 +264,22 @@ class Store:
         where.time("minute", since, until)
         where.among("environment", environments)
         return self._frame("env_minute", where, "minute, environment")
+
+    def rollup_minutes(self, since: TimeLike, until: TimeLike) -> int:
+        """How many distinct minutes in ``[since, until)`` have ``env_minute`` rows."""
+        with self._lock:
+            rows = self._con.execute(
+                "SELECT count(DISTINCT minute) FROM env_minute WHERE minute >= ? AND minute < ?",
+                [_utc(since, "since"), _utc(until, "until")],
+            ).fetchall()
+        return int(rows[0][0])
+
+    def rollup_range(self) -> tuple[datetime, datetime] | None:
+        """First minute of ``env_minute`` and the end of its last minute; ``None`` if empty."""
+        with self._lock:
+            lo, hi = self._con.execute("SELECT min(minute), max(minute) FROM env_minute"
+                                       ).fetchone()
+        return None if lo is None else (lo, hi + timedelta(minutes=1))
 
     def logs(
         self,

@@ -20,14 +20,17 @@ __all__ = [
     "SCHEMA_VERSION",
     "TABLES",
     "HotAttribute",
+    "MigrationNeeded",
     "columns",
+    "ddl",
     "ensure_schema",
     "get_meta",
     "set_meta",
 ]
 
-#: Bump when a table or column changes; a store of another version is refused, not migrated.
-SCHEMA_VERSION: Final = 1
+#: Bump when a table or column changes, and add the step from the previous version to
+#: ``migrations.py``: an older store is migrated in place when first opened, a newer one refused.
+SCHEMA_VERSION: Final = 2
 
 #: Every table of the store, in the order docs/store.md documents them.
 TABLES: Final = (
@@ -39,6 +42,12 @@ TABLES: Final = (
     "env_minute",
     "rejected",
     "loaded_files",
+    "ingest_cursors",
+    "detector_fits",
+    "alert_state",
+    "alert_history",
+    "alert_outbox",
+    "alert_runs",
 )
 
 #: Tables that hold telemetry (exported to Parquet and read back); the rest is bookkeeping.
@@ -84,6 +93,11 @@ HOT_ATTRIBUTES: Final = (
 )
 
 
+def ddl() -> str:
+    """The whole schema of the current version (``CREATE ... IF NOT EXISTS`` throughout)."""
+    return _ddl()
+
+
 def _ddl() -> str:
     return resources.files("toolkit.store").joinpath("schema.sql").read_text(encoding="utf-8")
 
@@ -97,7 +111,7 @@ def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, label: str, *, writable: bool) -> None:
-    """Create the schema in an empty database, or check the version of an existing store.
+    """Create the schema in an empty database, migrate an older store, check a current one.
 
     Args:
         con: An open connection to the store's database.
@@ -105,34 +119,56 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, label: str, *, writable: bool)
         writable: Whether ``con`` may create tables; a read-only empty file is refused.
 
     Raises:
-        BadInput: The database is not a toolkit store, or one of another schema version
-            (stores are never migrated in place: re-load the telemetry into a new file).
+        BadInput: The database is not a toolkit store, one of a newer schema version, or an
+            older one opened read-only (it must be opened writable once to be migrated).
     """
+    from toolkit.store.migrations import migrate
+
     tables = _existing_tables(con)
     if not tables:
         if not writable:
             raise BadInput(f"{label}: empty database, not a toolkit store (open it writable once)")
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with _transaction(con):
             con.execute(_ddl())
             con.execute(
                 "INSERT INTO meta VALUES ('schema_version', ?), ('created_at', "
                 "strftime(now() AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'))",
                 [str(SCHEMA_VERSION)],
             )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         return
     if "meta" not in tables:
         raise BadInput(f"{label}: a DuckDB database but not a toolkit store (no meta table)")
     found = get_meta(con, "schema_version")
-    if found != str(SCHEMA_VERSION):
+    if found == str(SCHEMA_VERSION):
+        return
+    if found is None or not found.isdigit() or int(found) > SCHEMA_VERSION or int(found) < 1:
         raise BadInput(
             f"{label}: store schema version {found}, this toolkit reads version "
             f"{SCHEMA_VERSION}; load the telemetry into a new store"
         )
+    if not writable:
+        raise MigrationNeeded(
+            f"{label}: store schema version {found} must be migrated to version "
+            f"{SCHEMA_VERSION}: open it writable once"
+        )
+    with _transaction(con):
+        migrate(con, int(found))
+        set_meta(con, "schema_version", str(SCHEMA_VERSION))
+
+
+class MigrationNeeded(BadInput):
+    """An older store was opened read-only: it must be opened writable once to migrate."""
+
+
+class _transaction:
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+
+    def __enter__(self) -> None:
+        self._con.execute("BEGIN TRANSACTION")
+
+    def __exit__(self, kind: object, error: object, tb: object) -> None:
+        self._con.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
 def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:

@@ -1,5 +1,6 @@
--- The toolkit store, schema version 1. Documented table by table in docs/store.md.
--- Changing a column means a new schema version (toolkit/store/schema.py: SCHEMA_VERSION).
+-- The toolkit store, schema version 2. Documented table by table in docs/store.md.
+-- Changing a column means a new schema version (toolkit/store/schema.py: SCHEMA_VERSION) and a
+-- migration step from the previous one (toolkit/store/migrations.py).
 -- Telemetry tables declare no PRIMARY KEY on purpose: an ART index costs more per row than
 -- the whole rest of a load. Their natural keys are enforced by toolkit/store/ingest.py with
 -- anti-joins that DuckDB's zone maps confine to the time range being written.
@@ -158,4 +159,73 @@ CREATE TABLE IF NOT EXISTS loaded_files (
     logs_loaded  BIGINT NOT NULL,
     duplicates   BIGINT NOT NULL,
     rejected     BIGINT NOT NULL
+);
+
+-- Spool files read in place (toolkit load --spool): per file identity, the end of the last
+-- complete line loaded, committed in the same transaction as that line's records.
+CREATE TABLE IF NOT EXISTS ingest_cursors (
+    device       BIGINT NOT NULL,
+    inode        BIGINT NOT NULL,
+    fingerprint  VARCHAR NOT NULL,
+    path         VARCHAR NOT NULL,
+    offset_bytes BIGINT NOT NULL,
+    lines        BIGINT NOT NULL,
+    updated_at   TIMESTAMP NOT NULL,
+    PRIMARY KEY (device, inode, fingerprint)
+);
+
+-- Detectors fitted on an hour's history, as JSON (never pickles: the file is shared), so a
+-- cron run does not refit days of history every minute. Advisory: a stale entry is refitted.
+CREATE TABLE IF NOT EXISTS detector_fits (
+    hour      TIMESTAMP NOT NULL,
+    detectors VARCHAR NOT NULL,
+    fitted    JSON NOT NULL,
+    PRIMARY KEY (hour, detectors)
+);
+
+-- toolkit alert: state per alert identity, every transition, the outbox of notifications
+-- not yet delivered, and one row per run.
+CREATE TABLE IF NOT EXISTS alert_state (
+    rule VARCHAR NOT NULL,
+    environment VARCHAR NOT NULL,
+    incident VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,          -- firing | resolved
+    severity VARCHAR NOT NULL,        -- page | ticket
+    summary VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,    -- when the finding says the problem began
+    fired_at TIMESTAMP NOT NULL,      -- when this incident was first notified
+    last_seen_at TIMESTAMP NOT NULL,  -- last run that still found it
+    last_sent_at TIMESTAMP NOT NULL,
+    resolved_at TIMESTAMP,
+    evidence JSON,
+    PRIMARY KEY (rule, environment)
+);
+
+CREATE TABLE IF NOT EXISTS alert_history (
+    occurred_at TIMESTAMP NOT NULL,
+    rule VARCHAR NOT NULL,
+    environment VARCHAR NOT NULL,
+    incident VARCHAR NOT NULL,
+    transition VARCHAR NOT NULL,      -- fired | escalated | reminded | resolved
+    severity VARCHAR NOT NULL,
+    summary VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL
+);
+
+CREATE SEQUENCE IF NOT EXISTS alert_outbox_id;
+CREATE TABLE IF NOT EXISTS alert_outbox (
+    id BIGINT PRIMARY KEY DEFAULT nextval('alert_outbox_id'),
+    created_at TIMESTAMP NOT NULL,
+    destination VARCHAR NOT NULL,
+    notification JSON NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    delivered_at TIMESTAMP,
+    last_error VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS alert_runs (
+    ran_at TIMESTAMP NOT NULL,
+    data_until TIMESTAMP,
+    firing INTEGER NOT NULL,
+    notified INTEGER NOT NULL
 );

@@ -1,0 +1,34 @@
+"""Steps that bring an older store up to the current schema version, in place.
+
+Each step takes a store of version ``n`` to ``n + 1`` inside the caller's transaction, so a
+migration that fails leaves the store as it was. Steps never touch telemetry rows: they add
+tables, move bookkeeping, and drop what the toolkit no longer trusts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+from toolkit.store.schema import SCHEMA_VERSION, ddl
+
+__all__ = ["migrate"]
+
+
+def _v1_to_v2(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 2 versions the alert tables (version 1's ``toolkit alert`` created them on first
+    use, in the same shape, so existing ones are kept), adds the spool cursors and a JSON
+    detector-fit cache, and drops version 1's pickled fit cache: loading a pickle from a file
+    other processes write can run arbitrary code."""
+    con.execute("DROP TABLE IF EXISTS alert_fits")
+    con.execute(ddl())
+
+
+_STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _v1_to_v2}
+
+
+def migrate(con: duckdb.DuckDBPyConnection, found: int) -> None:
+    """Run every step from version ``found`` to :data:`SCHEMA_VERSION`."""
+    for version in range(found, SCHEMA_VERSION):
+        _STEPS[version](con)
