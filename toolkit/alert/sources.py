@@ -26,13 +26,12 @@ import pandas as pd
 from toolkit.alert.findings import PAGE, TICKET, Finding
 from toolkit.alert.runner import FindingSource
 from toolkit.detect.audit import Window, unjustified_drop
+from toolkit.detect.severity import statistical_severity
 from toolkit.errors import BadInput
 
 if TYPE_CHECKING:
     from toolkit.detect.window import FitCache
     from toolkit.store import Store
-
-YIELD_DETECTOR = "yield"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +106,7 @@ def detector_findings(
     for env in sorted(by_env):
         found = by_env[env]
         names_seen = sorted({e.detector for e in found})
-        lost = any(e.detector == YIELD_DETECTOR and e.severity == PAGE for e in found)
-        severity = PAGE if lost and len(names_seen) >= 2 else TICKET
+        severity = statistical_severity(found) or TICKET
         strongest = max(found, key=lambda e: (e.severity == PAGE, e.score))
         findings.append(Finding(
             "dedup_anomaly", env, severity,

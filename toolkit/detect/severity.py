@@ -1,0 +1,34 @@
+"""The statistical rule of ``toolkit alert``: how loud an environment's detector events are.
+
+The exact audit pages on proof; this decides what the statistical detectors alone are worth,
+for systems whose telemetry has counts but no survivor fields. It lives with the detectors
+because what their events mean is theirs to say; the alert only routes the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from toolkit.detect.events import Event
+
+__all__ = ["PAGE", "TICKET", "statistical_severity"]
+
+PAGE = "page"
+TICKET = "ticket"
+_YIELD = "yield"
+
+
+def statistical_severity(events: Sequence[Event]) -> str | None:
+    """``page``, ``ticket`` or ``None`` (nothing to say) for one environment's recent events.
+
+    A page needs the yield check to say output is lost *and* a second detector to agree: a
+    legitimate surge (bulk re-ingest, schema deployment) raises the dedup ratio but keeps
+    output; anything else the detectors see is a ticket.
+    """
+    if not events:
+        return None
+    names = {e.detector for e in events}
+    lost = any(e.detector == _YIELD and e.severity == PAGE for e in events)
+    return PAGE if lost and len(names) >= 2 else TICKET
