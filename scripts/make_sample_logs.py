@@ -125,7 +125,7 @@ def record(sample: Sample, out: Path, seed: int, tenants: tuple[str, ...]) -> di
                     "rejected": loaded.rejected,
                     "ignored_lines": loaded.ignored_lines,
                 })
-            found = audit(store.connection).summary()
+            found = audit(store).summary()
             lo, hi, rows = store.connection.execute(
                 "SELECT min(minute), max(minute), count(*) FROM env_minute").fetchone()
 

@@ -32,7 +32,7 @@ def test_audit_finds_exactly_the_ground_truth(may7):
     the views to regenerate are exactly the simulator's stale views."""
     db, result = may7
     with Store.open(db, read_only=True) as store:
-        found = audit(store.connection)
+        found = audit(store)
     truth = {w.job_id for w in result.truth.wrongful}
     assert set(found.wrongful_discards.job_id.astype(int)) == truth
     assert len(truth) > 500
@@ -124,7 +124,7 @@ def test_report_counts_equal_the_audit_and_the_remediation_list_the_ground_truth
     _, written = report
     db, result = may7
     with Store.open(db, read_only=True) as store:
-        found = audit(store.connection, Window(datetime(2024, 5, 6), datetime(2024, 5, 8)))
+        found = audit(store, Window(datetime(2024, 5, 6), datetime(2024, 5, 8)))
     text = written.markdown.read_text()
     assert f"| Jobs wrongly discarded | {len(found.wrongful_discards)} |" in text
     assert f"| Views left stale or missing | {len(result.stale_views)} |" in text

@@ -75,7 +75,7 @@ def test_sample_loads_with_exact_counts_and_idempotently(name, tmp_path):
         assert totals.first_minute.isoformat() == expected["first_minute"]
         assert totals.last_minute.isoformat() == expected["last_minute"]
 
-        found = audit(store.connection).summary()
+        found = audit(store).summary()
         assert found["wrongful_discards"] == sample["audit"]["wrongful_discards"]
         assert found["views_to_regenerate"] == sample["audit"]["views_to_regenerate"]
         assert (found["wrongful_discards_per_environment"]

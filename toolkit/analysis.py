@@ -74,7 +74,7 @@ def evaluate_audit(scenarios: Iterable[str], *, seed: int = 7, days: int | None 
     for name in scenarios:
         with Store.open(":memory:") as store:
             result = record_into(store, name, seed=seed, days=days)
-            found = set(audit(store.connection, rules=["unjustified_drop"])
+            found = set(audit(store, rules=["unjustified_drop"])
                         .wrongful_discards.job_id.astype(int))
         truth = {w.job_id for w in result.truth.wrongful}
         out[name] = {"truth": len(truth), "found": len(found & truth),

@@ -150,7 +150,7 @@ def run_demo(*, db: str, out: str = "reports", seed: int = 7, days: int | None =
     say("3/4 auditing every deduplication decision ...")
     t0 = time.perf_counter()
     with Store.open(db, read_only=True) as store:
-        found = audit(store.connection)
+        found = audit(store)
     steps["audit"] = time.perf_counter() - t0
 
     say("4/4 drafting the post-mortem ...")

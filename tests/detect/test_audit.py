@@ -2,11 +2,11 @@
 
 from datetime import datetime, timedelta
 
-import duckdb
 import pytest
 
 from toolkit.detect.audit import Window, audit
 from toolkit.errors import BadInput
+from toolkit.store import Store
 
 T = datetime(2024, 5, 6, 10, 0)
 COLUMNS = [
@@ -74,21 +74,16 @@ def rec(
     return row
 
 
-def sql_type(column):
-    if column == "time":
-        return "TIMESTAMP"
-    return "BIGINT" if column.endswith(("job_id", "version")) else "VARCHAR"
-
-
 def store(rows):
-    con = duckdb.connect()
-    cols = ", ".join(f"{c} {sql_type(c)}" for c in COLUMNS)
-    con.execute(f"CREATE TABLE logs ({cols})")
-    con.executemany(
-        f"INSERT INTO logs VALUES ({', '.join('?' * len(COLUMNS))})",
-        [[r[c] for c in COLUMNS] for r in rows],
-    )
-    return con
+    """A store in memory whose ``logs`` table holds exactly ``rows`` (the audit's columns)."""
+    opened = Store.open(":memory:")
+    with opened.writing() as con:
+        con.executemany(
+            f"INSERT INTO logs ({', '.join(COLUMNS)}, record_id) "
+            f"VALUES ({', '.join('?' * (len(COLUMNS) + 1))})",
+            [[r[c] for c in COLUMNS] + [f"r{i}"] for i, r in enumerate(rows)],
+        )
+    return opened
 
 
 def scenario():
@@ -224,8 +219,8 @@ def test_a_job_that_ends_twice_breaks_the_accounting():
 
 
 def test_empty_store_and_unknown_rule_are_clear_errors():
-    """No logs table, or an unknown rule: BadInput naming it."""
+    """No job logs, or an unknown rule: BadInput naming it."""
     with pytest.raises(BadInput, match="no job logs"):
-        audit(duckdb.connect())
+        audit(Store.open(":memory:"))
     with pytest.raises(BadInput, match="'nope'"):
         audit(scenario(), rules=["nope"])

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pandas as pd
 
 from toolkit.alert.findings import PAGE, TICKET, Finding
@@ -47,10 +46,8 @@ def _span(delta: timedelta) -> str:
     return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
 
 
-def audit_findings(
-    con: duckdb.DuckDBPyConnection, now: datetime, config: SourceConfig
-) -> list[Finding]:
-    drops = unjustified_drop(con, Window(now - config.audit_window, now))
+def audit_findings(store: Store, now: datetime, config: SourceConfig) -> list[Finding]:
+    drops = unjustified_drop(store, Window(now - config.audit_window, now))
     findings = []
     for env, rows in drops.groupby("environment", sort=True):
         first = rows.time.min().to_pydatetime()
@@ -125,7 +122,7 @@ def store_findings(config: SourceConfig | None = None) -> FindingSource:
     def source(store: Store, previous: datetime | None, now: datetime) -> list[Finding]:
         if store.rollup_range() is None:
             raise BadInput("the store holds no rollup data yet: load or simulate telemetry first")
-        return [*audit_findings(store.connection, now, config),
+        return [*audit_findings(store, now, config),
                 *detector_findings(store, now, config, cache)]
 
     return source

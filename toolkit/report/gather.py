@@ -34,16 +34,17 @@ def data_range(con: duckdb.DuckDBPyConnection) -> tuple[datetime, datetime]:
     return lo, hi + timedelta(minutes=1)
 
 
-def incident_window(con: duckdb.DuckDBPyConnection) -> tuple[datetime, datetime] | None:
+def incident_window(store: Store) -> tuple[datetime, datetime] | None:
     """The incident's window from the alert history (page alerts fired to resolved), widened
     to the audit's first and last wrongful discard; ``None`` when nothing was found."""
+    con = store.connection
     times: list[datetime] = []
     if _has_table(con, "alert_history"):
         row = con.execute(
             "SELECT min(occurred_at) FILTER (WHERE transition = 'fired'), max(occurred_at) "
             "FROM alert_history WHERE severity = 'page'").fetchone()
         times += [t for t in row if t is not None]
-    drops = audit(con, rules=["unjustified_drop"]).wrongful_discards
+    drops = audit(store, rules=["unjustified_drop"]).wrongful_discards
     if len(drops):
         times += [drops.time.min().to_pydatetime(), drops.time.max().to_pydatetime()]
     if not times:
@@ -106,7 +107,7 @@ def gather(
     con = store.connection
     lo, hi = data_range(con)
     if incident_auto:
-        window = incident_window(con)
+        window = incident_window(store)
         since, until = window if window else (lo, hi)
     since, until = since or lo, until or hi
     if until <= since:
@@ -119,7 +120,7 @@ def gather(
         [since - baseline, since]).df()
     # Views to regenerate are judged at the end of the data, not of the window: a view left
     # stale in the window but re-rendered later needs nothing.
-    result = audit(con, Window(since, until), views_as_of_end=True)
+    result = audit(store, Window(since, until), views_as_of_end=True)
     events = pd.DataFrame(columns=["environment", "start", "end", "score", "detector",
                                    "explanation", "severity"])
     found = detect(store, since, until, history=baseline).events

@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from toolkit.errors import BadInput
-from toolkit.store import otlp_sql, parquet
+from toolkit.store import audit_sql, otlp_sql, parquet
 from toolkit.store.connect import DEFAULT_TIMEOUT, connect
 from toolkit.store.otlp_json import LoadResult, expand_paths, load_file
 from toolkit.store.rollup import DIRTY_FROM, RollupRefresh, rebuild_rollup, refresh_rollup
@@ -69,6 +69,12 @@ class _Filter:
 
     def sql(self) -> str:
         return f"WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
+
+
+def _bounds(since: TimeLike | None, until: TimeLike | None
+            ) -> tuple[datetime | None, datetime | None]:
+    return (None if since is None else _utc(since, "since"),
+            None if until is None else _utc(until, "until"))
 
 
 def _limit(limit: int | None) -> str:
@@ -277,8 +283,8 @@ class Store:
     def rollup_range(self) -> tuple[datetime, datetime] | None:
         """First minute of ``env_minute`` and the end of its last minute; ``None`` if empty."""
         with self._lock:
-            lo, hi = self._con.execute("SELECT min(minute), max(minute) FROM env_minute"
-                                       ).fetchone()
+            [(lo, hi)] = self._con.execute("SELECT min(minute), max(minute) FROM env_minute"
+                                           ).fetchall()
         return None if lo is None else (lo, hi + timedelta(minutes=1))
 
     def logs(
@@ -341,6 +347,47 @@ class Store:
         where = _Filter()
         where.add("trace_id = ?", trace_id.lower())
         return self._frame("span_links", where, "span_id, link_index")
+
+    # -- the exact audit's queries (toolkit.detect.audit composes them into rules) -----------
+
+    def has_job_logs(self) -> bool:
+        """Whether any job log record is stored (the audit has nothing to judge otherwise)."""
+        with self._lock:
+            rows = self._con.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM logs WHERE job_id IS NOT NULL LIMIT 1)"
+            ).fetchall()
+        return bool(rows[0][0])
+
+    def unjustified_drops(
+        self, since: TimeLike | None = None, until: TimeLike | None = None
+    ) -> pd.DataFrame:
+        """``job.deduplicated`` records that no pending survivor with the identical key and a
+        version not older justifies, with both jobs' keys and traces (one row each)."""
+        with self._lock:
+            return audit_sql.unjustified_drops(self._con, *_bounds(since, until))
+
+    def view_status(
+        self, since: TimeLike | None = None, until: TimeLike | None = None, *,
+        as_of_end: bool = False,
+    ) -> pd.DataFrame:
+        """Keys with a job in the window whose view is behind the latest version demanded,
+        as of the window's end (or the data's end with ``as_of_end``)."""
+        with self._lock:
+            return audit_sql.view_status(self._con, *_bounds(since, until), as_of_end=as_of_end)
+
+    def job_accounting(
+        self, since: TimeLike | None = None, until: TimeLike | None = None
+    ) -> pd.DataFrame:
+        """Jobs that end more than once, or end without having been created."""
+        with self._lock:
+            return audit_sql.job_accounting(self._con, *_bounds(since, until))
+
+    def environment_accounting(
+        self, since: TimeLike | None = None, until: TimeLike | None = None
+    ) -> pd.DataFrame:
+        """Per environment: jobs created, processed, failed, deduplicated and in flight."""
+        with self._lock:
+            return audit_sql.environment_accounting(self._con, *_bounds(since, until))
 
     def rejected(self) -> pd.DataFrame:
         """Every line or record a load could not take, with the reason."""
