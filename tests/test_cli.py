@@ -16,12 +16,58 @@ def verbs():
 
 
 def test_every_verb_is_documented_with_an_example():
-    """Each verb has help text and an 'example:' in its epilog, and takes --db and --json."""
+    """Each verb has help text and an 'example:' in its epilog, takes --json, takes --db
+    exactly when it reads or writes a store, and every option has help."""
     for name, parser in verbs().items():
         assert parser.description, name
         assert "example: toolkit " + name in (parser.epilog or ""), name
         options = {o for a in parser._actions for o in a.option_strings}
-        assert {"--db", "--json"} <= options, name
+        assert "--json" in options, name
+        assert ("--db" in options) == (name != "evaluate"), name
+        for action in parser._actions:
+            assert action.help, (name, action.option_strings or action.dest)
+
+
+def _toolkit(*argv, cwd=None):
+    return subprocess.run([sys.executable, "-m", "toolkit.cli", *argv], capture_output=True,
+                          text=True, timeout=120, cwd=cwd)
+
+
+def test_bare_toolkit_and_version():
+    """No verb: one line naming 'toolkit' once, exit 2; --version prints the version."""
+    bare = _toolkit()
+    assert bare.returncode == 2
+    assert bare.stderr.strip().splitlines() == [
+        "toolkit: error: the following arguments are required: VERB"]
+    version = _toolkit("--version")
+    assert version.returncode == 0 and version.stdout.startswith("toolkit ")
+
+
+def test_errors_are_json_objects_with_json(tmp_path):
+    """With --json a failure prints {"error": ...} on stdout and exits 2, usage errors too."""
+    missing = _toolkit("audit", "--db", str(tmp_path / "none.duckdb"), "--json")
+    assert missing.returncode == 2
+    assert json.loads(missing.stdout) == {
+        "error": f"{tmp_path / 'none.duckdb'}: no such store (simulate or load telemetry first)",
+        "command": "toolkit audit"}
+    usage = _toolkit("simulate", "--days", "0", "--json")
+    assert usage.returncode == 2
+    assert json.loads(usage.stdout)["error"].endswith("'0' must be at least 1")
+
+
+def test_a_failed_command_leaves_no_empty_store(tmp_path):
+    """A load that cannot start does not leave a new, empty store file behind."""
+    db = tmp_path / "new.duckdb"
+    proc = _toolkit("load", str(tmp_path / "missing.jsonl"), "--db", str(db))
+    assert proc.returncode == 2 and "missing.jsonl: no such file or directory" in proc.stderr
+    assert not db.exists() and not (tmp_path / "new.duckdb.wal").exists()
+
+
+def test_control_characters_from_telemetry_are_neutralised(capsys):
+    """An ESC in a value printed for people is shown as an escape, never sent raw."""
+    from toolkit.cli import _safe
+
+    assert _safe("acme\x1b[2J-prod\r\n") == "acme\\x1b[2J-prod\\x0d\n"
 
 
 @pytest.mark.parametrize(

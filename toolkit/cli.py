@@ -7,6 +7,7 @@ stderr, never a traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -21,10 +22,33 @@ EXIT_OK, EXIT_FIRING, EXIT_ERROR = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports bad usage as one line and exit code 2."""
+    """argparse that reports bad usage as one line (an error object with ``--json``) and exit
+    code 2."""
+
+    json_errors = False  # set by main() when the command line asks for JSON
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_ERROR, f"toolkit {self.prog.split()[-1]}: error: {message}\n")
+        _fail(self.prog, message, as_json=self.json_errors)
+        self.exit(EXIT_ERROR)
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))
+            if chr(c) not in "\n\t"}
+
+
+def _safe(text: str) -> str:
+    """``text`` with control characters (ESC and the like, which telemetry may carry) shown
+    as escapes, so nothing printed can drive the reader's terminal."""
+    return text.translate(_CONTROL)
+
+
+def _fail(prog: str, message: str, *, as_json: bool) -> None:
+    """Say what went wrong: one line on stderr, or ``{"error": ...}`` on stdout with --json."""
+    line = " ".join(str(message).split())
+    if as_json:
+        _print_json({"error": line, "command": prog})
+    else:
+        print(_safe(f"{prog}: error: {line}"), file=sys.stderr)
 
 
 # -- argument types ------------------------------------------------------------------------
@@ -69,12 +93,15 @@ def _when(text: str) -> datetime:
 
 
 # -- shared flags, defined once ------------------------------------------------------------
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--db", default=os.environ.get("TOOLKIT_DB", DEFAULT_DB),
-        help="DuckDB store file (default: $TOOLKIT_DB or ./toolkit.duckdb)",
-    )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+def _common(parser: argparse.ArgumentParser, *, store: bool = True) -> None:
+    """The flags every verb shares; ``--db`` only where the verb reads or writes a store."""
+    if store:
+        parser.add_argument(
+            "--db", default=os.environ.get("TOOLKIT_DB", DEFAULT_DB),
+            help="DuckDB store file (default: $TOOLKIT_DB or ./toolkit.duckdb)",
+        )
+    parser.add_argument("--json", action="store_true",
+                        help="print JSON instead of text (errors too, as {\"error\": ...})")
 
 
 def _window(parser: argparse.ArgumentParser) -> None:
@@ -84,17 +111,43 @@ def _window(parser: argparse.ArgumentParser) -> None:
                         help="only this environment (repeatable)")
 
 
+def _plain(value: Any) -> Any:
+    """A JSON-ready form of what the library returns: one time format (ISO 8601 UTC with
+    ``Z``), integers as integers, missing values as ``null``."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, pd.DataFrame):
+        return [_plain(row) for row in value.to_dict("records")]
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, datetime):  # pandas Timestamps are datetimes too
+        return _iso(value)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
 def _print_json(payload: Any) -> None:
-    json.dump(payload, sys.stdout, indent=2, default=str)
+    json.dump(_plain(payload), sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
 
 
 def _iso(ts: float | datetime | None) -> str | None:
+    """ISO 8601 UTC with ``Z``, to the second (or the microsecond when it has one)."""
     if ts is None:
         return None
-    if isinstance(ts, datetime):
-        return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if not isinstance(ts, datetime):
+        ts = datetime.fromtimestamp(ts, UTC)
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if ts.microsecond else "%Y-%m-%dT%H:%M:%SZ")
 
 
 def _store(args: argparse.Namespace, *, read_only: bool):
@@ -176,43 +229,48 @@ def _cmd_load(args: argparse.Namespace) -> int:
 
 def _cmd_detect(args: argparse.Namespace) -> int:
     from toolkit.analysis import detect_in_store
+    from toolkit.detect.events import EVENT_COLUMNS
 
     with _store(args, read_only=True) as store:
         events = detect_in_store(store, since=args.since, until=args.until, environments=args.envs,
                                  baseline=timedelta(days=args.baseline_days))
     if args.json:
-        _print_json([e.to_dict() for e in events])
+        _print_json([{f: getattr(e, f) for f in EVENT_COLUMNS} for e in events])
     elif not events:
         print("no anomaly detected")
     else:
         for e in events:
-            print(f"{_iso(e.start.to_pydatetime())} .. {_iso(e.end.to_pydatetime())}  "
-                  f"{e.severity:6} {e.detector:11} {e.explanation}")
+            print(_safe(f"{_iso(e.start)} .. {_iso(e.end)}  "
+                        f"{e.severity:6} {e.detector:11} {e.explanation}"))
     return EXIT_OK
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from toolkit.detect.audit import Window, audit
 
     with _store(args, read_only=True) as store:
-        result = audit(store.connection, Window(args.since, args.until), environments=args.envs)
+        result = audit(store, Window(args.since, args.until), environments=args.envs)
     summary = result.summary()
     if args.json:
-        _print_json({**summary,
-                     "violations": json.loads(result.violations.to_json(orient="records",
-                                                                        date_format="iso")),
-                     "accounting": json.loads(result.accounting.to_json(orient="records"))})
+        _print_json({**summary, "violations": result.violations,
+                     "accounting": result.accounting})
         return EXIT_OK
     print(f"{summary['wrongful_discards']} wrongful discards in "
           f"{len(summary['environments_affected'])} environments; "
           f"{summary['views_to_regenerate']} views to regenerate; "
           f"{summary['violations']} violations in all")
     for row in result.violations.head(args.limit).itertuples():
-        survivor = "" if row.rule != "unjustified_drop" else (
-            f" -> survivor job {int(row.survivor_job_id)} in {row.survivor_environment}")
-        print(f"{_iso(row.time.to_pydatetime())} {row.rule} {row.environment} {row.entity}/"
-              f"{row.schema} job {int(row.job_id) if row.job_id == row.job_id else '-'}"
-              f"{survivor}: {row.detail} (trace {row.trace_id})")
+        when = row.time if "time" in result.violations and not pd.isna(row.time) else None
+        job = "-" if pd.isna(row.job_id) else str(int(row.job_id))
+        survivor = ""
+        if row.rule == "unjustified_drop" and not pd.isna(row.survivor_job_id):
+            survivor = (f" -> survivor job {int(row.survivor_job_id)} in "
+                        f"{row.survivor_environment}")
+        trace = "" if pd.isna(row.trace_id) else f" (trace {row.trace_id})"
+        print(_safe(f"{_iso(when) or '-'} {row.rule} {row.environment} {row.entity}/{row.schema} "
+                    f"job {job}{survivor}: {row.detail}{trace}"))
     if len(result.violations) > args.limit:
         print(f"... {len(result.violations) - args.limit} more (use --json or --limit)")
     return EXIT_OK
@@ -306,8 +364,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="toolkit", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    from importlib.metadata import PackageNotFoundError, version
+
+    parser = _Parser(prog="toolkit", description=__doc__.splitlines()[0],
+                     epilog="run 'toolkit VERB --help' for a verb's options and an example")
+    try:
+        installed = version("toolkit")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        installed = "unknown"
+    parser.add_argument("--version", action="version", version=f"toolkit {installed}",
+                        help="print the toolkit's version and exit")
+    sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser,
+                                title="verbs", metavar="VERB")
 
     from toolkit.engine.faults import FAULTS
     from toolkit.workload.scenarios import SCENARIOS
@@ -315,11 +383,11 @@ def build_parser() -> argparse.ArgumentParser:
     scenarios = ", ".join(sorted(SCENARIOS))
 
     def verb(name: str, help_: str, example: str, run: Callable[[argparse.Namespace], int],
-             description: str | None = None) -> argparse.ArgumentParser:
+             description: str | None = None, *, store: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=description or help_,
                            epilog=f"example: {example}",
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-        _common(p)
+        _common(p, store=store)
         p.set_defaults(run=run)
         return p
 
@@ -328,8 +396,10 @@ def build_parser() -> argparse.ArgumentParser:
              f"Run a named scenario ({scenarios}) with full telemetry into the store and print "
              f"a per-environment summary. Faults: {', '.join(sorted(FAULTS))}.")
     p.add_argument("--scenario", default="may7", help=f"one of: {scenarios}")
-    p.add_argument("--seed", type=_non_negative_int, default=7)
-    p.add_argument("--days", type=_positive_int, default=None, help="override the length")
+    p.add_argument("--seed", type=_non_negative_int, default=7,
+                   help="random seed of the traffic and the processor (default 7)")
+    p.add_argument("--days", type=_positive_int, default=None,
+                   help="override the scenario's length in days")
     p.add_argument("--truth", metavar="FILE", help="also write the ground truth as JSON")
     p.add_argument("--otlp-dir", metavar="DIR", help="also write OTLP JSON lines files here")
     p.add_argument("--gzip", action="store_true", help="gzip the OTLP JSON lines files")
@@ -348,7 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
              "toolkit load otel-collector/*.jsonl --db toolkit.duckdb", _cmd_load,
              "Load OTLP JSON from any producer (the Collector's file exporter, the toolkit's "
              "own files). Idempotent; bad lines are named, counted and kept aside.")
-    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="OTLP JSON files or directories of them (.json, .jsonl, .gz)")
     p.add_argument("--spool", metavar="DIR", help="fold a live run's spool directory in")
 
     p = verb("detect", "flag anomalous dedup ratios per environment",
@@ -373,59 +444,98 @@ def build_parser() -> argparse.ArgumentParser:
              "crontab: * * * * * cd /var/lib/toolkit && /opt/toolkit/.venv/bin/toolkit alert "
              "--db toolkit.duckdb --webhook URL")
     p.add_argument("--now", type=_when, help="evaluate as of this time (replays); default now")
-    p.add_argument("--webhook", action="append", default=[], metavar="URL")
-    p.add_argument("--format", default="generic", choices=["generic", "alertmanager", "slack"])
+    p.add_argument("--webhook", action="append", default=[], metavar="URL",
+                   help="POST notifications here (repeatable)")
+    p.add_argument("--format", default="generic", choices=["generic", "alertmanager", "slack"],
+                   help="webhook body: generic JSON, Alertmanager API v2 or Slack")
     p.add_argument("--timeout", type=_positive_float, default=5.0, help="webhook timeout (s)")
     p.add_argument("--dry-run", action="store_true", help="say what would be sent; change nothing")
     p.add_argument("--textfile", metavar="FILE", help="Prometheus textfile collector output")
-    p.add_argument("--resend-after", type=_positive_int, default=240, metavar="MINUTES")
-    p.add_argument("--resolve-after", type=_positive_int, default=15, metavar="MINUTES")
-    p.add_argument("--lock-timeout", type=_positive_float, default=50.0, metavar="SECONDS")
+    p.add_argument("--resend-after", type=_positive_int, default=240, metavar="MINUTES",
+                   help="remind of a still-firing alert after this long (default 240)")
+    p.add_argument("--resolve-after", type=_positive_int, default=15, metavar="MINUTES",
+                   help="resolve an alert once not found for this long (default 15)")
+    p.add_argument("--lock-timeout", type=_positive_float, default=50.0, metavar="SECONDS",
+                   help="wait this long for an overlapping run to finish (default 50)")
     p.add_argument("--spool", metavar="DIR", help="fold a live run's spool directory in first")
 
     p = verb("report", "draft the post-mortem from telemetry",
              "toolkit report --incident auto --annotations notes.yaml --out reports",
              _cmd_report)
-    p.add_argument("--since", type=_when)
-    p.add_argument("--until", type=_when)
+    p.add_argument("--since", type=_when, help="start of the report's window (UTC unless offset)")
+    p.add_argument("--until", type=_when, help="end of the report's window, exclusive")
     p.add_argument("--incident", choices=["auto"], help="take the window from alert history")
     p.add_argument("--annotations", metavar="FILE", help="YAML or JSON human timeline/sections")
-    p.add_argument("--out", default="reports", metavar="DIR")
+    p.add_argument("--out", default="reports", metavar="DIR",
+                   help="write the report under DIR/<date>-<slug>/ (default reports)")
 
     p = verb("evaluate", "score the detectors on labelled scenarios",
-             "toolkit evaluate --json", _cmd_evaluate)
+             "toolkit evaluate --json", _cmd_evaluate, store=False)
     p.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
-    p.add_argument("--seed", type=_non_negative_int, default=7)
+    p.add_argument("--seed", type=_non_negative_int, default=7,
+                   help="random seed of the scenarios (default 7)")
     p.add_argument("--days", type=_positive_int, default=None, help="shorten every run")
     p.add_argument("--audit", action="store_true",
                    help="also check the audit against ground truth (records full telemetry)")
 
     p = verb("demo", "replay 7 May 2024 end to end: simulate, detect, audit, alert, report",
              "toolkit demo", _cmd_demo)
-    p.add_argument("--seed", type=_non_negative_int, default=7)
+    p.add_argument("--seed", type=_non_negative_int, default=7,
+                   help="random seed of the replay (default 7)")
     p.add_argument("--days", type=_positive_int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--tenants", metavar="A,B", help="only these tenants (a shorter demo)")
-    p.add_argument("--out", default="reports", metavar="DIR")
+    p.add_argument("--out", default="reports", metavar="DIR",
+                   help="where the post-mortem draft is written (default reports)")
     return parser
 
 
+def _discard_if_empty(path: str) -> None:
+    """Remove a store file this command created and left without any telemetry, so that a
+    failed first command leaves nothing behind."""
+    import duckdb
+
+    try:
+        with duckdb.connect(path, read_only=True) as con:
+            [(rows,)] = con.execute(
+                "SELECT (SELECT count(*) FROM logs) + (SELECT count(*) FROM spans)").fetchall()
+    except duckdb.Error:
+        return  # not a store we understand, or another process holds it: leave it alone
+    if rows == 0:
+        for suffix in ("", ".wal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path + suffix)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _Parser.json_errors = "--json" in argv
     parser = build_parser()
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
+    prog = f"toolkit {args.verb}"
+    db = getattr(args, "db", None)
+    new_store = db is not None and db != ":memory:" and not os.path.exists(db)
+    code = EXIT_ERROR
     try:
-        return run(args)
+        code = run(args)
     except ToolkitError as exc:
-        print(f"toolkit {args.verb}: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        _fail(prog, str(exc), as_json=args.json)
     except KeyboardInterrupt:
-        print(f"toolkit {args.verb}: interrupted", file=sys.stderr)
-        return 130
+        print(f"{prog}: interrupted", file=sys.stderr)
+        code = 130
     except BrokenPipeError:
         # The reader went away (`toolkit audit | head`): nothing left to say to it.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
+        code = EXIT_OK
+    except Exception as exc:  # a bug or an environment problem: still one line, exit 2
+        if os.environ.get("TOOLKIT_DEBUG"):
+            raise
+        _fail(prog, f"{type(exc).__name__}: {exc} (set TOOLKIT_DEBUG=1 for the traceback)",
+              as_json=args.json)
+    if code == EXIT_ERROR and new_store and os.path.exists(db):
+        _discard_if_empty(db)
+    return code
 
 
 if __name__ == "__main__":
