@@ -24,4 +24,5 @@ def test_demo_runs_end_to_end_and_summarises(tmp_path):
                    capture_output=True, text=True, timeout=300, check=True)
     refused = subprocess.run([*cmd[:5], str(other), *cmd[6:]], capture_output=True, text=True,
                              timeout=300)
-    assert refused.returncode == 2 and "holds other telemetry" in refused.stderr
+    assert refused.returncode == 2
+    assert "holds other telemetry" in json.loads(refused.stdout)["error"]
