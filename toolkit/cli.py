@@ -219,36 +219,71 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _cmd_alert(args: argparse.Namespace) -> int:
+    """Every failure is one line and exit 2, never 1 (which a cron wrapper reads as firing)."""
+    try:
+        return _alert(args)
+    except Exception as exc:
+        from toolkit.alert.payloads import for_terminal
+
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        if not isinstance(exc, ToolkitError | OSError):
+            message = f"{type(exc).__name__}: {message}"
+        if args.json:
+            _print_json({"error": message})
+        print(f"toolkit alert: error: {for_terminal(message)}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _alert(args: argparse.Namespace) -> int:
     from toolkit.alert import Policy, Webhook, run_alert, text_line
-    from toolkit.alert.sources import store_findings
+    from toolkit.alert.payloads import for_terminal
+    from toolkit.alert.sources import SourceConfig, store_findings
     from toolkit.analysis import alert_connection
+    from toolkit.store import Store
 
     try:
-        hooks = [Webhook(url, args.format, timeout=args.timeout) for url in args.webhook]
+        hooks = [Webhook(url, args.format, timeout=args.timeout, retries=args.retries)
+                 for url in args.webhook]
     except ValueError as exc:
         raise BadInput(str(exc)) from None
+    if args.textfile:
+        folder = os.path.dirname(os.path.abspath(args.textfile))
+        if not os.path.isdir(folder):
+            raise BadInput(f"--textfile {args.textfile}: no such directory {folder}")
+        if not os.access(folder, os.W_OK):
+            raise BadInput(f"--textfile {args.textfile}: directory {folder} is not writable")
+    minutes = timedelta(minutes=1)
     now = args.now or datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
+    config = SourceConfig(max_silence=args.max_silence * minutes,
+                          watchdog_severity=args.watchdog_severity)
+    generator = None
+    if args.generator_url:
+        template = args.generator_url
+        generator = lambda incident: template.replace("{incident}", incident)  # noqa: E731
     run = run_alert(
-        alert_connection(args.db, spool=args.spool), store_findings(), now=now,
+        alert_connection(args.db, spool=args.spool),
+        store_findings(config, environments=bool(args.textfile)), now=now,
         lock_path=f"{args.db}.alert.lock",
-        policy=Policy(resend_after=timedelta(minutes=args.resend_after),
-                      resolve_after=timedelta(minutes=args.resolve_after)),
+        policy=Policy(group_interval=args.group_interval * minutes,
+                      repeat_interval=args.repeat_interval * minutes,
+                      keep_firing_for=args.keep_firing_for * minutes),
         webhooks=hooks, dry_run=args.dry_run, textfile=args.textfile,
-        lock_timeout=args.lock_timeout,
+        lock_timeout=args.lock_timeout, reopen=lambda: Store.open(args.db),
+        generator_url=generator,
     )
     if args.json:
         _print_json({"now": _iso(run.now), "dry_run": run.dry_run,
-                     "firing": [{"rule": r.rule, "environment": r.environment,
-                                 "severity": r.severity, "summary": r.summary}
-                                for r in run.firing],
+                     "firing": [{"incident": i.id, "rule": i.rule, "severity": i.severity,
+                                 "environments": i.environments, "opened_at": _iso(i.opened_at),
+                                 "summary": i.summary} for i in run.firing],
                      "notifications": run.notifications, "delivered": run.delivered,
                      "delivery_errors": run.delivery_errors})
     else:
         prefix = "would send: " if run.dry_run else ""
         for note in run.notifications:
-            print(prefix + text_line(note))
+            print(for_terminal(prefix + text_line(note)))
     for url, error in run.delivery_errors.items():
-        print(f"toolkit alert: webhook {url} failed: {error}", file=sys.stderr)
+        print(f"toolkit alert: webhook {url} failed: {for_terminal(error)}", file=sys.stderr)
     return run.exit_code
 
 
@@ -374,12 +409,26 @@ def build_parser() -> argparse.ArgumentParser:
              "--db toolkit.duckdb --webhook URL")
     p.add_argument("--now", type=_when, help="evaluate as of this time (replays); default now")
     p.add_argument("--webhook", action="append", default=[], metavar="URL")
-    p.add_argument("--format", default="generic", choices=["generic", "alertmanager", "slack"])
-    p.add_argument("--timeout", type=_positive_float, default=5.0, help="webhook timeout (s)")
+    p.add_argument("--format", default="generic", choices=["generic", "alertmanager", "slack"],
+                   help="alertmanager: URL is Alertmanager's /api/v2/alerts")
+    p.add_argument("--timeout", type=_positive_float, default=10.0, metavar="SECONDS",
+                   help="deadline of one webhook request, connect to last byte (default 10)")
+    p.add_argument("--retries", type=_non_negative_int, default=2,
+                   help="retries of a failed webhook request, with jitter (default 2)")
+    p.add_argument("--generator-url", metavar="URL",
+                   help="Alertmanager generatorURL; {incident} is replaced (default: the store)")
     p.add_argument("--dry-run", action="store_true", help="say what would be sent; change nothing")
     p.add_argument("--textfile", metavar="FILE", help="Prometheus textfile collector output")
-    p.add_argument("--resend-after", type=_positive_int, default=240, metavar="MINUTES")
-    p.add_argument("--resolve-after", type=_positive_int, default=15, metavar="MINUTES")
+    p.add_argument("--group-interval", type=_positive_int, default=5, metavar="MINUTES",
+                   help="send an incident's new environments at most this often (default 5)")
+    p.add_argument("--repeat-interval", type=_positive_int, default=240, metavar="MINUTES",
+                   help="remind when evidence resumes after this long without (default 240)")
+    p.add_argument("--keep-firing-for", type=_positive_int, default=60, metavar="MINUTES",
+                   help="resolve only after this long without new evidence (default 60)")
+    p.add_argument("--max-silence", type=_positive_int, default=15, metavar="MINUTES",
+                   help="raise telemetry_absent when the newest data is older (default 15)")
+    p.add_argument("--watchdog-severity", choices=["ticket", "page"], default="ticket",
+                   help="severity of telemetry_absent and not_armed (default ticket)")
     p.add_argument("--lock-timeout", type=_positive_float, default=50.0, metavar="SECONDS")
     p.add_argument("--spool", metavar="DIR", help="fold a live run's spool directory in first")
 

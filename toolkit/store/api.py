@@ -345,3 +345,67 @@ class Store:
     def rejected(self) -> pd.DataFrame:
         """Every line or record a load could not take, with the reason."""
         return self._frame("rejected", _Filter(), "file, line, item")
+
+    # -- alert incidents (written by toolkit alert) ---------------------------------------
+
+    def _has_table(self, name: str) -> bool:
+        if self._parquet_tree:
+            return False
+        with self._lock:
+            return bool(self._con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                "AND database_name = current_database() AND schema_name = 'main'",
+                [name]).fetchone()[0])
+
+    def incidents(self, since: TimeLike | None = None, until: TimeLike | None = None
+                  ) -> pd.DataFrame:
+        """The alert's incidents that overlap ``[since, until)``, in the order they opened.
+
+        Columns: ``incident`` (id), ``rule``, ``severity`` (highest reached), ``status``
+        (firing|resolved), ``opened_at``, ``resolved_at``, ``environments`` (list of str, in
+        the order they joined), ``notifications``, ``pages``, ``summary``. Times naive UTC.
+        """
+        columns = ["incident", "rule", "severity", "status", "opened_at", "resolved_at",
+                   "environments", "notifications", "pages", "summary"]
+        if not self._has_table("alert_incidents"):
+            return pd.DataFrame(columns=columns)
+        where = _Filter()
+        if until is not None:
+            where.add("i.opened_at < ?", _utc(until, "until"))
+        if since is not None:
+            where.add("(i.resolved_at IS NULL OR i.resolved_at >= ?)", _utc(since, "since"))
+        with self._lock:
+            frame = self._con.execute(f"""
+                WITH e AS (
+                    SELECT incident, environment, min(first_seen_at) AS joined
+                    FROM alert_members WHERE environment <> '' GROUP BY ALL),
+                l AS (SELECT incident, list(environment ORDER BY joined, environment) AS envs
+                      FROM e GROUP BY incident)
+                SELECT i.incident, i.rule, i.severity, i.status, i.opened_at, i.resolved_at,
+                       coalesce(l.envs, []::VARCHAR[]) AS environments, i.notifications,
+                       i.pages, i.summary
+                FROM alert_incidents i LEFT JOIN l USING (incident) {where.sql()}
+                ORDER BY i.opened_at, i.incident""", where.params).df()
+        frame["environments"] = [list(v) for v in frame["environments"]]
+        return frame[columns]
+
+    def alert_transitions(self, since: TimeLike | None = None, until: TimeLike | None = None
+                          ) -> pd.DataFrame:
+        """Every notified change of an incident in ``[since, until)``, in time order.
+
+        Columns: ``occurred_at``, ``incident``, ``transition`` (opened|updated|escalated|
+        reminded|resolved), ``severity``, ``environments`` (list of str: the incident's, as
+        of the change), ``summary``. Times naive UTC.
+        """
+        columns = ["occurred_at", "incident", "transition", "severity", "environments",
+                   "summary"]
+        if not self._has_table("alert_transitions"):
+            return pd.DataFrame(columns=columns)
+        where = _Filter()
+        where.time("occurred_at", since, until)
+        with self._lock:
+            frame = self._con.execute(
+                f"SELECT {', '.join(columns)} FROM alert_transitions {where.sql()} "
+                "ORDER BY occurred_at, incident, rowid", where.params).df()
+        frame["environments"] = [list(v) for v in frame["environments"]]
+        return frame
