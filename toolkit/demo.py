@@ -138,10 +138,11 @@ def run_demo(*, db: str, out: str = "reports", seed: int = 7, days: int | None =
     say("2/4 running 'toolkit alert' as cron would have ...")
     t0 = time.perf_counter()
     # Every minute where minutes matter (the first page; the resolution, an hour of quiet
-    # after the last discard once the fix is deployed), every 30 minutes elsewhere.
+    # after the last discard once the fix is deployed), every 30 minutes elsewhere, until
+    # well after the resolution.
     minutes = schedule(
-        [(fault_on - timedelta(minutes=20), fault_on + timedelta(minutes=40)),
-         (fault_off + timedelta(minutes=30), fault_off + timedelta(minutes=90))],
+        [(fault_on - timedelta(minutes=10), fault_on + timedelta(minutes=20)),
+         (fault_off + timedelta(minutes=15), fault_off + timedelta(minutes=60))],
         fault_on - timedelta(hours=6), min(end, fault_off + timedelta(hours=5)),
         sparse=timedelta(minutes=30))
     first_page = first_env = resolved = None

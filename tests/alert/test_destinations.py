@@ -180,7 +180,8 @@ def test_a_trickling_server_cannot_keep_the_run_going(tmp_path, trickler):
 def test_a_webhook_that_never_answers_does_not_lock_readers_out(tmp_path, silent):
     """While the run waits on a webhook that never answers, the store is closed: a
     concurrent `toolkit audit` opens it and succeeds; the run then ends at its deadline."""
-    from tests.store.otlp import T0 as T, jsonl, log_record, logs_request
+    from tests.store.otlp import T0 as T
+    from tests.store.otlp import jsonl, log_record, logs_request
 
     db = tmp_path / "s.duckdb"
     data = tmp_path / "t.jsonl"

@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -194,4 +195,4 @@ def test_invariants_hold_for_any_sequence_of_runs(steps):
         assert kinds.count("resolved") <= 1 and "resolved" not in kinds[:-1]
         updates = [m for m, k, lv in notes if k == "updated"]
         assert all(lv == "update" for _, k, lv in notes if k == "updated")
-        assert all(b - a >= 5 for a, b in zip(updates, updates[1:], strict=False))
+        assert all(b - a >= 5 for a, b in pairwise(updates))

@@ -56,7 +56,7 @@ class Policy:
     group_interval: timedelta = timedelta(minutes=5)
     repeat_interval: timedelta = timedelta(hours=4)
     keep_firing_for: timedelta = timedelta(minutes=60)
-    quiet_without_change: timedelta = timedelta(hours=12)
+    quiet_without_change: timedelta = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
