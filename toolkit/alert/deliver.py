@@ -16,21 +16,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import urllib3
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_before_delay,
-    wait_random_exponential,
-)
-from urllib3.exceptions import InvalidHeader
-from urllib3.util import Retry
+from typing import TYPE_CHECKING, Any
 
 from toolkit.alert.payloads import FORMATS, merge_alertmanager
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
+
+# urllib3 and tenacity are imported where a request is made: a cron run with nothing to
+# deliver should not pay for them.
 
 __all__ = ["Delivery", "Webhook", "deliver", "post"]
 
@@ -78,6 +72,8 @@ def _attempt(url: str, data: bytes, timeout: float) -> tuple[int | None, str | N
     """One POST bounded by ``timeout`` from start to last byte: ``(status, Retry-After,
     error)``. A request still running at the deadline is abandoned on its daemon thread (its
     socket reads time out on their own)."""
+    import urllib3
+
     box: dict[str, Any] = {}
 
     def run() -> None:
@@ -103,6 +99,9 @@ def _attempt(url: str, data: bytes, timeout: float) -> tuple[int | None, str | N
 
 
 def _retry_after(value: str | None) -> float | None:
+    from urllib3.exceptions import InvalidHeader
+    from urllib3.util import Retry
+
     if value is None:
         return None
     try:
@@ -114,6 +113,14 @@ def _retry_after(value: str | None) -> float | None:
 def post(hook: Webhook, body: Any, *, budget: float | None = None,
          sleep: Callable[[float], None] = time.sleep) -> str | None:
     """POST ``body`` as JSON: ``None`` once a 2xx is received, else the last error."""
+    from tenacity import (
+        Retrying,
+        retry_if_exception_type,
+        stop_after_attempt,
+        stop_before_delay,
+        wait_random_exponential,
+    )
+
     data = json.dumps(body, sort_keys=True).encode()
     budget = hook.total_budget if budget is None else budget
 

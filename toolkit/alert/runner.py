@@ -21,19 +21,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from toolkit.alert import state as st
-from toolkit.alert.deliver import Delivery, Webhook, deliver
+from toolkit.alert.deliver import Webhook, deliver
 from toolkit.alert.findings import DEFECT_RULES, Finding
 from toolkit.alert.incidents import Incident
 from toolkit.alert.lock import exclusive
 from toolkit.alert.payloads import alertmanager_alerts, notification, slack
 from toolkit.alert.reconcile import Facts, Policy, Transition, reconcile
 from toolkit.alert.sources import Observation
-from toolkit.alert.textfile import EnvironmentMetrics, write_textfile
 from toolkit.errors import ToolkitError
 
 if TYPE_CHECKING:
     import duckdb
 
+    from toolkit.alert.textfile import EnvironmentMetrics
     from toolkit.store import Store
 
 __all__ = ["AlertRun", "FindingSource", "run_alert"]
@@ -69,10 +69,10 @@ def _last_change(con: duckdb.DuckDBPyConnection, now: datetime) -> datetime | No
                        "AND time <= ?", [now]).fetchone()[0]
 
 
-def _metrics(con: duckdb.DuckDBPyConnection, obs: Observation, now: datetime, write: bool
+def _metrics(con: duckdb.DuckDBPyConnection, obs: Observation, now: datetime, wanted: bool
              ) -> list[EnvironmentMetrics]:
-    """Count the wrongful discards not counted before (saving the counters when ``write``),
-    and put together the per-environment figures of the textfile."""
+    """Count the wrongful discards not counted before, and when ``wanted`` put together the
+    per-environment figures of the textfile."""
     counted = st.counters(con)
     rows = []
     for env, (tenant, times) in sorted(obs.discards.items()):
@@ -80,8 +80,11 @@ def _metrics(con: duckdb.DuckDBPyConnection, obs: Observation, now: datetime, wr
         total += sum(1 for t in times if t >= until)
         counted[env] = (tenant or old_tenant, total, now)
         rows.append((env, tenant or old_tenant, total, now))
-    if write:
-        st.add_counts(con, rows)
+    st.add_counts(con, rows)
+    if not wanted:
+        return []
+    from toolkit.alert.textfile import EnvironmentMetrics
+
     out = []
     for env in sorted(set(obs.environments) | set(counted)):
         tenant, ratio, newest = obs.environments.get(env, (None, None, None))
@@ -131,6 +134,8 @@ def run_alert(
         if not dry_run and pending:
             _deliver_and_mark(hooks, pending, reopen or connect, now, run)
         if textfile and not dry_run:
+            from toolkit.alert.textfile import write_textfile  # prometheus_client: only here
+
             write_textfile(textfile, metrics, _firing_rules(run.firing), now)
     return run
 
@@ -180,20 +185,19 @@ def _decide(
         for hook in hooks:
             for payload in _payloads(hook, outcome.transitions, am):
                 st.enqueue(con, now, hook.destination, payload)
-        metrics = _metrics(con, obs, now, write=True)
+        metrics = _metrics(con, obs, now, want_metrics)
         st.record_run(con, now, obs.newest_data_at, len(firing), len(notes))
         con.commit()
     except BaseException:
         con.rollback()
         raise
     pending = st.pending(con, [h.destination for h in hooks])
-    return run, {d: items for d, items in pending.items() if items}, (
-        metrics if want_metrics else [])
+    return run, {d: items for d, items in pending.items() if items}, metrics
 
 
 def _deliver_and_mark(hooks: list[Webhook], pending: dict[str, list[tuple[int, Any]]],
                       reopen: Callable[[], Store], now: datetime, run: AlertRun) -> None:
-    delivery: Delivery = deliver(hooks, pending)
+    delivery = deliver(hooks, pending)
     run.delivered = len(delivery.delivered)
     run.delivery_errors.update(delivery.errors)
     try:
