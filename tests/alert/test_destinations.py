@@ -177,9 +177,17 @@ def test_a_trickling_server_cannot_keep_the_run_going(tmp_path, trickler):
     assert row.values.tolist() == [[1, True, "no complete response within 1 s"]]
 
 
+def test_a_webhook_that_never_answers_ends_at_the_deadline(tmp_path, silent):
+    """A server that accepts and never answers: the run ends at its deadline, the payload kept."""
+    result = run(tmp_path / "s.duckdb", [lost("acme-prod")], 0,
+                 [Webhook(silent.url, timeout=1, retries=0)])
+    assert silent.accepted.is_set()
+    assert result.delivery_errors[silent.url].startswith("no complete response within 1 s")
+
+
 def test_a_webhook_that_never_answers_does_not_lock_readers_out(tmp_path, silent):
     """While the run waits on a webhook that never answers, the store is closed: a
-    concurrent `toolkit audit` opens it and succeeds; the run then ends at its deadline."""
+    concurrent `toolkit audit` opens it and succeeds before the run ends."""
     from tests.store.otlp import T0 as T
     from tests.store.otlp import jsonl, log_record, logs_request
 
@@ -191,10 +199,10 @@ def test_a_webhook_that_never_answers_does_not_lock_readers_out(tmp_path, silent
         store.load(data)
     done = threading.Event()
     result = {}
+    url = silent.url
 
     def alert():
-        result["run"] = run(db, [lost("acme-prod")], 0,
-                            [Webhook(silent.url, timeout=20, retries=0)])
+        result["run"] = run(db, [lost("acme-prod")], 0, [Webhook(url, timeout=600, retries=0)])
         done.set()
 
     worker = threading.Thread(target=alert, daemon=True)
@@ -205,8 +213,12 @@ def test_a_webhook_that_never_answers_does_not_lock_readers_out(tmp_path, silent
                            text=True, timeout=120)
     assert (audit.returncode, audit.stderr) == (0, "")
     assert not done.is_set()  # the audit ran while the alert was still waiting
+    silent.close()  # the server goes away: the run records the failure and ends
     assert done.wait(60)
-    assert "no complete response within 20 s" in result["run"].delivery_errors[silent.url]
+    assert url in result["run"].delivery_errors
+    with Store.open(db, read_only=True) as store:
+        assert store.sql("SELECT count(*) AS n FROM alert_outbox WHERE delivered_at IS NULL "
+                         "AND attempts = 1").n[0] == 1
 
 
 @pytest.mark.parametrize("fmt", ["generic", "slack", "alertmanager"])
