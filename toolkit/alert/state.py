@@ -18,7 +18,7 @@ Every function here takes an open connection: the runner decides when the store 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -121,10 +121,14 @@ def pending(con: duckdb.DuckDBPyConnection, destinations: list[str]
 
 def mark(con: duckdb.DuckDBPyConnection, delivered: list[int], failed: dict[int, str],
          at: datetime) -> None:
-    """Record what was delivered and what failed (and why), in one go."""
+    """Record what was delivered and what failed (and why), in one go. Alertmanager gets a
+    snapshot on every run; delivered snapshots older than a day are history nobody needs."""
     if delivered:
         con.execute("UPDATE alert_outbox SET delivered_at = ?, attempts = attempts + 1, "
                     "last_error = NULL WHERE list_contains(?, id)", [at, delivered])
+        con.execute("DELETE FROM alert_outbox WHERE destination LIKE 'alertmanager:%' "
+                    "AND delivered_at IS NOT NULL AND created_at < ?",
+                    [at - timedelta(days=1)])
     for id_, error in failed.items():
         con.execute("UPDATE alert_outbox SET attempts = attempts + 1, last_error = ? "
                     "WHERE id = ?", [error, id_])
