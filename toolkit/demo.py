@@ -72,9 +72,10 @@ class DemoSummary:
         lines += [
             f"  fix deployed (fault off)            {t(self.fault_off)}",
             f"  alert resolved                      {t(self.resolved)}",
-            f"  pager received                      {self.notifications['page']} pages, "
-            f"{self.notifications['update']} updates, {self.notifications['resolved']} "
-            f"resolutions ({len(self.incident_environments)} environments named)"
+            f"  pager received                      {_n(self.notifications['page'], 'page')}, "
+            f"{_n(self.notifications['update'], 'update')}, "
+            f"{_n(self.notifications['resolved'], 'resolution')} "
+            f"({len(self.incident_environments)} environments named)"
             + (f"; tickets: {self.notifications['ticket']}"
                if self.notifications.get("ticket") else ""),
             f"  wrongful discards proven by audit   {self.wrongful_discards} in "
@@ -85,6 +86,10 @@ class DemoSummary:
             f"({self.alert_runs} cron runs replayed; {self.seconds:.0f} s in all)",
         ]
         return "\n".join(lines)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _prepare(db: str) -> None:
