@@ -222,6 +222,8 @@ def _cmd_alert(args: argparse.Namespace) -> int:
     """Every failure is one line and exit 2, never 1 (which a cron wrapper reads as firing)."""
     try:
         return _alert(args)
+    except BrokenPipeError:
+        raise  # the reader went away: main() handles it like every verb
     except Exception as exc:
         from toolkit.alert.payloads import for_terminal
 
@@ -256,10 +258,11 @@ def _alert(args: argparse.Namespace) -> int:
     now = args.now or datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
     config = SourceConfig(max_silence=args.max_silence * minutes,
                           watchdog_severity=args.watchdog_severity)
-    generator = None
-    if args.generator_url:
-        template = args.generator_url
-        generator = lambda incident: template.replace("{incident}", incident)  # noqa: E731
+    template = args.generator_url
+
+    def generator(incident: str) -> str:
+        return template.replace("{incident}", incident)
+
     run = run_alert(
         alert_connection(args.db, spool=args.spool),
         store_findings(config, environments=bool(args.textfile)), now=now,
@@ -269,7 +272,7 @@ def _alert(args: argparse.Namespace) -> int:
                       keep_firing_for=args.keep_firing_for * minutes),
         webhooks=hooks, dry_run=args.dry_run, textfile=args.textfile,
         lock_timeout=args.lock_timeout, reopen=lambda: Store.open(args.db),
-        generator_url=generator,
+        generator_url=generator if template else None,
     )
     if args.json:
         _print_json({"now": _iso(run.now), "dry_run": run.dry_run,
