@@ -102,3 +102,15 @@ def test_control_characters_never_reach_the_terminal(tmp_path):
                           text=True, timeout=120)
     assert proc.returncode == 2 and "\x1b" not in proc.stderr
     assert "/proc/\\x1b[2Jx.duckdb" in proc.stderr
+
+
+def test_generator_url_template_names_the_incident(tmp_path, receiver):
+    """--generator-url with {incident}: each Alertmanager alert links to its incident."""
+    db = tmp_path / "s.duckdb"
+    feed(db, tmp_path, 0, 29)
+    proc, _ = alert(db, 50, "--webhook", receiver.url, "--format", "alertmanager",
+                    "--generator-url", "https://grafana.example/d/toolkit?var-incident={incident}")
+    assert proc.returncode == 1, proc.stderr
+    urls = {a["labels"]["alertname"]: a["generatorURL"] for a in receiver.bodies[0]}
+    assert urls["telemetry_absent"] == (
+        "https://grafana.example/d/toolkit?var-incident=telemetry_absent-20240507T1250")
