@@ -6,7 +6,8 @@ Pure: no I/O. The anchors are Alertmanager's grouping and Prometheus's ``keep_fi
   ``dedup_anomaly`` finding that coincides with a ``wrongful_discards`` incident (open, or
   opening in this run) joins it, and an open ``dedup_anomaly`` incident is promoted to
   ``wrongful_discards`` when the audit proves the loss. The incident lists its environments.
-* **opened**: notified once, at the incident's severity.
+* **opened**: notified once, at the incident's severity, with every environment this run found
+  (the run itself is Alertmanager's ``group_wait``).
 * **updated**: the set of environments grew; sent at most every ``group_interval``, ticket-level
   (never a page): Alertmanager's ``group_interval``.
 * **escalated**: the severity really rose (ticket to page); a page. Severity never falls.
