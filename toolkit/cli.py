@@ -43,12 +43,12 @@ def _safe(text: str) -> str:
 
 
 def _fail(prog: str, message: str, *, as_json: bool) -> None:
-    """Say what went wrong: one line on stderr, or ``{"error": ...}`` on stdout with --json."""
+    """Say what went wrong: one line on stderr for people and, with --json, the error object
+    ``{"error": ...}`` on stdout for programs."""
     line = " ".join(str(message).split())
     if as_json:
         _print_json({"error": line, "command": prog})
-    else:
-        print(_safe(f"{prog}: error: {line}"), file=sys.stderr)
+    print(_safe(f"{prog}: error: {line}"), file=sys.stderr)
 
 
 # -- argument types ------------------------------------------------------------------------
@@ -277,36 +277,57 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _cmd_alert(args: argparse.Namespace) -> int:
+    """Every failure is one line and exit 2 (main), never 1, which cron wrappers read as
+    firing."""
     from toolkit.alert import Policy, Webhook, run_alert, text_line
-    from toolkit.alert.sources import store_findings
+    from toolkit.alert.sources import SourceConfig, store_findings
     from toolkit.analysis import alert_connection
+    from toolkit.store import Store
 
     try:
-        hooks = [Webhook(url, args.format, timeout=args.timeout) for url in args.webhook]
+        hooks = [Webhook(url, args.format, timeout=args.timeout, retries=args.retries)
+                 for url in args.webhook]
     except ValueError as exc:
         raise BadInput(str(exc)) from None
+    if args.textfile:
+        folder = os.path.dirname(os.path.abspath(args.textfile))
+        if not os.path.isdir(folder):
+            raise BadInput(f"--textfile {args.textfile}: no such directory {folder}")
+        if not os.access(folder, os.W_OK):
+            raise BadInput(f"--textfile {args.textfile}: directory {folder} is not writable")
+    minutes = timedelta(minutes=1)
     now = args.now or datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
+    config = SourceConfig(max_silence=args.max_silence * minutes,
+                          watchdog_severity=args.watchdog_severity)
+    template = args.generator_url
+
+    def generator(incident: str) -> str:
+        return template.replace("{incident}", incident)
+
     run = run_alert(
-        alert_connection(args.db, spool=args.spool), store_findings(), now=now,
+        alert_connection(args.db, spool=args.spool),
+        store_findings(config, environments=bool(args.textfile)), now=now,
         lock_path=f"{args.db}.alert.lock",
-        policy=Policy(resend_after=timedelta(minutes=args.resend_after),
-                      resolve_after=timedelta(minutes=args.resolve_after)),
+        policy=Policy(group_interval=args.group_interval * minutes,
+                      repeat_interval=args.repeat_interval * minutes,
+                      keep_firing_for=args.keep_firing_for * minutes),
         webhooks=hooks, dry_run=args.dry_run, textfile=args.textfile,
-        lock_timeout=args.lock_timeout,
+        lock_timeout=args.lock_timeout, reopen=lambda: Store.open(args.db),
+        generator_url=generator if template else None,
     )
     if args.json:
         _print_json({"now": _iso(run.now), "dry_run": run.dry_run,
-                     "firing": [{"rule": r.rule, "environment": r.environment,
-                                 "severity": r.severity, "summary": r.summary}
-                                for r in run.firing],
+                     "firing": [{"incident": i.id, "rule": i.rule, "severity": i.severity,
+                                 "environments": i.environments, "opened_at": _iso(i.opened_at),
+                                 "summary": i.summary} for i in run.firing],
                      "notifications": run.notifications, "delivered": run.delivered,
                      "delivery_errors": run.delivery_errors})
     else:
         prefix = "would send: " if run.dry_run else ""
         for note in run.notifications:
-            print(prefix + text_line(note))
+            print(_safe(prefix + text_line(note)))
     for url, error in run.delivery_errors.items():
-        print(f"toolkit alert: webhook {url} failed: {error}", file=sys.stderr)
+        print(_safe(f"toolkit alert: webhook {url} failed: {error}"), file=sys.stderr)
     return run.exit_code
 
 
@@ -447,14 +468,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--webhook", action="append", default=[], metavar="URL",
                    help="POST notifications here (repeatable)")
     p.add_argument("--format", default="generic", choices=["generic", "alertmanager", "slack"],
-                   help="webhook body: generic JSON, Alertmanager API v2 or Slack")
-    p.add_argument("--timeout", type=_positive_float, default=5.0, help="webhook timeout (s)")
+                   help="alertmanager: URL is Alertmanager's /api/v2/alerts")
+    p.add_argument("--timeout", type=_positive_float, default=10.0, metavar="SECONDS",
+                   help="deadline of one webhook request, connect to last byte (default 10)")
+    p.add_argument("--retries", type=_non_negative_int, default=2,
+                   help="retries of a failed webhook request, with jitter (default 2)")
+    p.add_argument("--generator-url", metavar="URL",
+                   help="Alertmanager generatorURL; {incident} is replaced (default: the store)")
     p.add_argument("--dry-run", action="store_true", help="say what would be sent; change nothing")
     p.add_argument("--textfile", metavar="FILE", help="Prometheus textfile collector output")
-    p.add_argument("--resend-after", type=_positive_int, default=240, metavar="MINUTES",
-                   help="remind of a still-firing alert after this long (default 240)")
-    p.add_argument("--resolve-after", type=_positive_int, default=15, metavar="MINUTES",
-                   help="resolve an alert once not found for this long (default 15)")
+    p.add_argument("--group-interval", type=_positive_int, default=5, metavar="MINUTES",
+                   help="send an incident's new environments at most this often (default 5)")
+    p.add_argument("--repeat-interval", type=_positive_int, default=240, metavar="MINUTES",
+                   help="remind when evidence resumes after this long without (default 240)")
+    p.add_argument("--keep-firing-for", type=_positive_int, default=60, metavar="MINUTES",
+                   help="resolve only after this long without new evidence (default 60)")
+    p.add_argument("--max-silence", type=_positive_int, default=15, metavar="MINUTES",
+                   help="raise telemetry_absent when the newest data is older (default 15)")
+    p.add_argument("--watchdog-severity", choices=["ticket", "page"], default="ticket",
+                   help="severity of telemetry_absent and not_armed (default ticket)")
     p.add_argument("--lock-timeout", type=_positive_float, default=50.0, metavar="SECONDS",
                    help="wait this long for an overlapping run to finish (default 50)")
     p.add_argument("--spool", metavar="DIR", help="fold a live run's spool directory in first")

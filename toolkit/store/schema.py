@@ -45,10 +45,12 @@ TABLES: Final = (
     "loaded_files",
     "ingest_cursors",
     "detector_fits",
-    "alert_state",
-    "alert_history",
+    "alert_incidents",
+    "alert_members",
+    "alert_transitions",
     "alert_outbox",
     "alert_runs",
+    "alert_counters",
 )
 
 #: Tables that hold telemetry (exported to Parquet and read back); the rest is bookkeeping.
