@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from toolkit.detect._grid import RollupGrid
-from toolkit.detect._stats import Windowed, format_p, overdispersed_sf, windowed
+from toolkit.detect._stats import Windowed, format_p, overdispersed_sf, window_sum, windowed
 from toolkit.detect.baseline import Baseline, Conditions
 
 OUTPUT_COLUMNS = ("offered", "deduplicated", "processed", "failed", "backlog")
@@ -119,26 +119,34 @@ class OutputLoss:
     alpha: float = 1e-6
     min_excess: float = 5.0
     slack: float = 4.0
+    quiet_only: bool = True
+    quiet_hold: int = 60
 
     @classmethod
     def fit(
         cls, grid: RollupGrid, *, conditions: Conditions, width: int = 60,
         alpha: float = 1e-6, min_excess: float = 5.0, slack: float = 4.0,
-        prior_jobs: float = 500.0,
+        prior_jobs: float = 500.0, quiet_only: bool = True, quiet_hold: int = 60,
     ) -> OutputLoss:
         baseline = Baseline.fit(grid, model="pressure", conditions=conditions,
                                 prior_jobs=prior_jobs)
-        return cls(baseline, width, alpha, min_excess, slack)
+        return cls(baseline, width, alpha, min_excess, slack, quiet_only, quiet_hold)
 
     def arrays(
         self, grid: RollupGrid, rows: list[int] | None = None
     ) -> tuple[np.ndarray, ...]:
-        """Per-minute ``(lost, jobs, rate, phi)`` with surge minutes' counts zeroed (of
-        ``rows`` only, when given)."""
+        """Per-minute ``(lost, jobs, rate, phi)`` with the counts of surge minutes (and, with
+        ``quiet_only``, of every minute where jobs waited) zeroed (of ``rows`` only, when
+        given)."""
         klass = self.baseline.conditions.classes(grid, "pressure")
         rate, phi = self.baseline.minute_terms(grid, klass, rows)
         pick = slice(None) if rows is None else rows
         usable = klass[pick] >= 0
+        if self.quiet_only:
+            waited = (klass[pick] < 0) | (klass[pick] % 2 == 1)  # 2 * load level + busy
+            if self.quiet_hold:
+                waited = window_sum(waited, self.quiet_hold + 1) > 0
+            usable &= ~waited
         jobs = np.where(usable, grid["offered"][pick], 0)
         lost = np.where(usable, shortfall(grid)[pick] if rows is None else
                         shortfall(grid, rows), 0)
