@@ -53,7 +53,7 @@ def test_a_second_detector_cannot_take_a_name():
 
 def test_lookback_covers_every_window():
     """Each detector says how much history its newest minute needs."""
-    assert [make_detector(n).lookback for n in available_detectors()] == [60, 1440, 360, 60, 60]
+    assert [make_detector(n).lookback for n in available_detectors()] == [60, 1440, 360, 60, 180]
 
 
 def test_public_api_is_listed():

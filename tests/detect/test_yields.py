@@ -32,13 +32,14 @@ def test_shortfall_is_offered_minus_output_and_queue_growth():
 
 @pytest.mark.parametrize(("name", "data", "expected"), [
     ("quiet", frame(), []),
-    # 5 of 10 jobs a minute leave without output at an empty queue, minutes 100-109. From 101
-    # the long window is 6 beyond its slack of 4; from 118 the short window holds 5 - 4 = 1.
-    ("wrongful discards", frame(burst(M, 100, 109, 5)), [(101, 117)]),
+    # 5 of 10 jobs a minute leave without output at an empty queue, minutes 100-109, each
+    # minute counted as at most 4. At 100, 4 - 2 of slack is short of min_excess 3; at 101,
+    # 8 - 2 is significant. From 138 the 30-minute window holds only minute 109: 4 - 2 = 2.
+    ("wrongful discards", frame(burst(M, 100, 109, 5)), [(101, 137)]),
     # The same, inside a surge of the environment's own queue: expected, left out.
     ("legitimate surge", frame(burst(M, 100, 109, 5), burst(M, 95, 130, 500)), []),
     # Jobs vanish without being counted as deduplicated (a processor swallowing them).
-    ("silent loss", frame(processed=10 - burst(M, 100, 109, 5)), [(101, 117)]),
+    ("silent loss", frame(processed=10 - burst(M, 100, 109, 5)), [(101, 137)]),
 ])
 def test_yield_events(check, name, data, expected):
     """Exact spans of yield events; every one is a page."""
@@ -53,6 +54,6 @@ def test_silent_loss_is_invisible_to_the_dedup_ratio(check, history):
     assert DedupTailTest().fit(history).detect(data) == []
     (event,) = check.detect(data)
     assert event.explanation.startswith(
-        "acme-prod: 50 of 600 jobs left without output (offered - processed - failed - "
-        "backlog growth) in 60 min vs ")
+        "acme-prod: 40 of 1100 jobs left without output (offered - processed - failed - "
+        "backlog growth, at most 4 a minute) in 120 quiet min vs ")
     assert event.explanation.endswith("output lost")

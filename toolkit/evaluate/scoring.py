@@ -100,9 +100,13 @@ def quantile_ci(
     def statistic(sample: np.ndarray, axis: int = -1) -> np.ndarray:
         return np.quantile(sample, q, axis=axis, method="inverted_cdf")
 
-    finite = np.where(np.isinf(data), 1e9, data)
-    res = stats.bootstrap((finite,), statistic, confidence_level=confidence,
+    # ``inf`` as a large finite stand-in (the bootstrap interpolates percentiles); a bound
+    # beyond every finite value means "never".
+    finite = data[np.isfinite(data)]
+    top = float(finite.max()) if finite.size else 0.0
+    stand_in = np.where(np.isinf(data), top * 10 + 1e6, data)
+    res = stats.bootstrap((stand_in,), statistic, confidence_level=confidence,
                           n_resamples=resamples, method="percentile", vectorized=True,
                           random_state=np.random.default_rng(seed))
     low, high = (float(x) for x in (res.confidence_interval.low, res.confidence_interval.high))
-    return point, (math.inf if low >= 1e9 else low), (math.inf if high >= 1e9 else high)
+    return point, (math.inf if low > top else low), (math.inf if high > top else high)
