@@ -38,6 +38,7 @@ from toolkit.errors import BadInput
 from toolkit.evaluate.labels import Labelled, label
 from toolkit.evaluate.replay import RECENT, FixedFit, FrameSource, page_minutes
 from toolkit.evaluate.scoring import minute_of, quantile_ci
+from toolkit.evaluate.text import table
 from toolkit.workload import NORMAL, ScenarioFamily, is_off_hours, run_scenario
 
 __all__ = [
@@ -372,12 +373,7 @@ def format_family(result: Mapping[str, Any]) -> str:
             _fmt(m["false_pages_per_env_week_stress"], "{:.3f}"),
             _fmt(m["false_tickets_per_env_week_stress"], "{:.3f}"),
         ])
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
-    lines.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w)
-                           for i, (h, w) in enumerate(zip(heads, widths, strict=True))))
-    for r in rows:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+    lines += table(heads, rows)
     lines.append("")
     lines.append("latencies in minutes from an environment's first wrongful discard (>= 10 "
                  "lost), a missed one counting as never; FP/FT: false pages / tickets per "

@@ -45,6 +45,7 @@ from toolkit.detect import Event, available_detectors, fit_detectors, run_detect
 from toolkit.errors import BadInput
 from toolkit.evaluate.labels import simulate
 from toolkit.evaluate.scoring import score
+from toolkit.evaluate.text import table
 from toolkit.workload import get_scenario
 
 DEFAULT_SCENARIOS = ("baseline", "may7", "lost-follow-up", "schema-blind-dedup", "small-env")
@@ -189,15 +190,9 @@ def format_evaluation(result: Mapping[str, Any]) -> str:
         for scenario, facts in result["scenarios"].items():
             metrics = facts["detectors"][det]
             rows.append([_cell(k, f, {"scenario": scenario, **metrics}) for k, _, f in _COLUMNS])
-        heads = [h for _, h, _ in _COLUMNS]
-        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
         lines.append("")
         lines.append(f"detector {det}")
-        lines.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w)
-                               for i, (h, w) in enumerate(zip(heads, widths, strict=True))))
-        for r in rows:
-            lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                                   for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+        lines += table([h for _, h, _ in _COLUMNS], rows)
     lines.append("")
     lines.append("targets")
     for name, target in result["targets"].items():

@@ -231,15 +231,22 @@ class ScenarioFamily:
                               begin, begin + hours * _HOUR, stress=None)
 
     # -- random draws --------------------------------------------------------------------------
-    def random_time(self, rng: random.Random) -> float:
-        """A uniformly random minute of the family's week (nights and weekends included)."""
+    def random_time(self, rng: random.Random, *, working: bool = False) -> float:
+        """A uniformly random minute of the family's week (nights and weekends included), or
+        with ``working`` of its working hours (Monday to Friday, 08:00-17:00 UTC)."""
+        if working:
+            return (_epoch(WEEK) + rng.randrange(5) * 86400.0 + 8 * _HOUR
+                    + rng.randrange(9 * 60) * 60.0)
         return _epoch(WEEK) + rng.randrange(7 * 24 * 60) * 60.0
 
-    def random_fault(self, rng: random.Random, fault: str | None = None) -> Scenario:
-        """A fault of a random (or given) class at a random time, 1 to 6 hours, in a random
-        scope (every environment, one tenant, or a small pair)."""
+    def random_fault(
+        self, rng: random.Random, fault: str | None = None, *, working: bool = False,
+    ) -> Scenario:
+        """A fault of a random (or given) class at a random time (``working``: in working
+        hours), 1 to 6 hours, in a random scope (every environment, one tenant, or a small
+        pair)."""
         fault = fault or rng.choice(FAULT_CLASSES)
-        at = self.random_time(rng)
+        at = self.random_time(rng, working=working)
         hours = round(rng.uniform(1.0, 6.0), 2)
         kind = rng.choice(SCOPES)
         scope: str | Sequence[str] = "all"
@@ -268,20 +275,22 @@ class ScenarioFamily:
     def draws(self, count: int, seed: int, *, faults_per_class: int = 2) -> list[Scenario]:
         """``count`` scenarios, reproducible from ``seed``, stratified so that every
         ``len(FAULT_CLASSES) * faults_per_class + len(STRESSES) + 1`` draws hold each fault
-        class ``faults_per_class`` times, each stress once and one normal run."""
+        class ``faults_per_class`` times (the first of them in working hours, where traffic
+        overlaps and most faults bite; the others at any time), each stress once and one
+        normal run."""
         if count < 1:
             raise BadInput(f"draw count must be >= 1, got {count}")
         rng = random.Random(seed * 7919 + 13)
-        cycle: list[tuple[str, str | None]] = [
-            *(("fault", f) for f in FAULT_CLASSES for _ in range(faults_per_class)),
-            *(("stress", s) for s in STRESSES), (NORMAL, None)]
+        cycle: list[tuple[str, str | None, bool]] = [
+            *(("fault", f, i == 0) for f in FAULT_CLASSES for i in range(faults_per_class)),
+            *(("stress", s, False) for s in STRESSES), (NORMAL, None, False)]
         out = []
         while len(out) < count:
-            for what, kind in cycle:
+            for what, kind, working in cycle:
                 if len(out) == count:
                     break
                 if what == "fault":
-                    out.append(self.random_fault(rng, kind))
+                    out.append(self.random_fault(rng, kind, working=working))
                 elif what == "stress":
                     out.append(self.random_stress(rng, kind))
                 else:
