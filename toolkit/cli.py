@@ -409,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb("evaluate", "score the detectors and the alert's rule on random draws of the "
              "scenario family", "toolkit evaluate --seed 1 --draws 13", _cmd_evaluate)
     p.add_argument("--seed", type=_non_negative_int, action="append",
-                   help="draw seed (repeatable; default: 11 to 15, the reported seeds; "
+                   help="draw seed (repeatable; default: 21 to 25, the reported seeds; "
                    "--quick: the one seed, default 7)")
     p.add_argument("--draws", type=_positive_int, default=13,
                    help="draws per seed (default 13: every fault class twice, every stress "

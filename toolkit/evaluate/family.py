@@ -53,10 +53,13 @@ __all__ = [
     "summarise",
 ]
 
-DEFAULT_SEEDS = (11, 12, 13, 14, 15)
-"""Seeds the reported figures come from."""
-TUNING_SEEDS = (1, 2, 3, 4, 5)
+DEFAULT_SEEDS = (21, 22, 23, 24, 25)
+"""Seeds the reported figures come from (looked at once, after every choice was made)."""
+TUNING_SEEDS = (1, 2, 3, 4)
 """Seeds the detectors' parameters were chosen on (never used for the reported figures)."""
+FIRST_REPORT_SEEDS = (11, 12, 13, 14, 15)
+"""Seeds of a first report, whose one false page (a slow processor day) led to a change; not
+reported since, so that the figures come from seeds no choice has seen."""
 PER_SEED = 13
 HISTORY_DAYS = 7
 HISTORY_SEED = 1000
