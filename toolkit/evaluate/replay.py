@@ -7,7 +7,9 @@ run per minute, so the replay only visits minutes where the answer can be ``page
 rule pages only with a yield event and another detector's event in the window, and every
 detector is causal (trailing windows over data before ``now``), so the events of the whole-run
 detection tell which minutes can hold both. Those minutes are replayed exactly, through the
-same ``detect`` the alert uses.
+same ``detect`` the alert uses. (One approximation: the alert's CUSUM restarts from the start of
+its frame, 24 hours back, while the whole-run one runs from the start of the run; on runs
+longer than a day an alarm of one may be missing from the other.)
 """
 
 from __future__ import annotations
