@@ -98,18 +98,6 @@ def _category(labelled: Labelled) -> tuple[str, str, bool]:
     return NORMAL, NORMAL, False
 
 
-def _episodes(spans: Iterable[tuple[pd.Timestamp, pd.Timestamp]]) -> int:
-    """Spans of one environment merged when less than :data:`EPISODE_GAP` apart."""
-    count, end = 0, None
-    for lo, hi in sorted(spans):
-        if end is None or lo - end > EPISODE_GAP:
-            count += 1
-            end = hi
-        else:
-            end = max(end, hi)
-    return count
-
-
 def score_draw(
     labelled: Labelled,
     per: Mapping[str, list[Event]],
@@ -156,7 +144,7 @@ def score_draw(
     pages = tickets = 0
     for env in clean:
         paged = [(t, t) for t in rule_pages.get(env, ())]
-        pages += _episodes(paged)
+        pages += len(_merged(paged))
         spans = [(e.detected + one, e.end + RECENT) for e in per[ANY] if e.environment == env]
         tickets += sum(1 for lo, hi in _merged(spans)
                        if not any(lo <= t <= hi + EPISODE_GAP for t, _ in paged))
@@ -167,6 +155,7 @@ def score_draw(
 
 def _merged(spans: Iterable[tuple[pd.Timestamp, pd.Timestamp]]
             ) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Spans of one environment merged when less than :data:`EPISODE_GAP` apart: episodes."""
     out: list[tuple[pd.Timestamp, pd.Timestamp]] = []
     for lo, hi in sorted(spans):
         if out and lo - out[-1][1] <= EPISODE_GAP:
