@@ -352,15 +352,29 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from toolkit.detect.evaluate import DEFAULT_SCENARIOS, evaluate, format_evaluation
+    if not args.quick:
+        if args.scenario or args.days or args.audit:
+            raise BadInput("--scenario, --days and --audit go with --quick (the named scenarios)")
+        from toolkit.evaluate import DEFAULT_SEEDS, evaluate_family, format_family
 
+        result = evaluate_family(args.seed or DEFAULT_SEEDS, args.draws)
+        if args.json:
+            _print_json(result)
+        else:
+            print(format_family(result))
+        return EXIT_OK
+    from toolkit.evaluate import DEFAULT_SCENARIOS, evaluate, format_evaluation
+
+    if args.seed and len(args.seed) > 1:
+        raise BadInput("--quick takes one --seed")
+    seed = args.seed[0] if args.seed else 7
     scenarios = args.scenario or list(DEFAULT_SCENARIOS)
-    result = evaluate(scenarios, seed=args.seed, days_override=args.days)
+    result = evaluate(scenarios, seed=seed, days_override=args.days)
     if args.audit:
         from toolkit.analysis import evaluate_audit
 
         result["audit"] = evaluate_audit([s for s in scenarios if s != "baseline"],
-                                         seed=args.seed, days=args.days)
+                                         seed=seed, days=args.days)
     if args.json:
         _print_json(result)
     else:
@@ -501,14 +515,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports", metavar="DIR",
                    help="write the report under DIR/<date>-<slug>/ (default reports)")
 
-    p = verb("evaluate", "score the detectors on labelled scenarios",
-             "toolkit evaluate --json", _cmd_evaluate, store=False)
-    p.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
-    p.add_argument("--seed", type=_non_negative_int, default=7,
-                   help="random seed of the scenarios (default 7)")
-    p.add_argument("--days", type=_positive_int, default=None, help="shorten every run")
+    p = verb("evaluate", "score the detectors and the alert's rule on random draws of the "
+             "scenario family", "toolkit evaluate --seed 1 --draws 13", _cmd_evaluate,
+             store=False)
+    p.add_argument("--seed", type=_non_negative_int, action="append",
+                   help="draw seed (repeatable; default: 21 to 25, the reported seeds; "
+                   "--quick: the one seed, default 7)")
+    p.add_argument("--draws", type=_positive_int, default=13,
+                   help="draws per seed (default 13: every fault class twice, every stress "
+                   "once, one normal run)")
+    p.add_argument("--quick", action="store_true",
+                   help="the named scenarios with one seed instead of the family")
+    p.add_argument("--scenario", action="append", help="--quick: only this scenario (repeatable)")
+    p.add_argument("--days", type=_positive_int, default=None, help="--quick: shorten every run")
     p.add_argument("--audit", action="store_true",
-                   help="also check the audit against ground truth (records full telemetry)")
+                   help="--quick: also check the audit against ground truth (records full "
+                   "telemetry)")
 
     p = verb("demo", "replay 7 May 2024 end to end: simulate, detect, audit, alert, report",
              "toolkit demo", _cmd_demo)

@@ -23,15 +23,15 @@ For the whole feed (the watchdog; Prometheus's ``absent()`` and Watchdog alert):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from toolkit.alert.findings import ABSENT, ANOMALY, NOT_ARMED, PAGE, TICKET, WRONGFUL, Finding
 from toolkit.detect.audit import Window, unjustified_drop
+from toolkit.detect.fitcache import StoreFitCache
 from toolkit.detect.severity import statistical_severity
 
 if TYPE_CHECKING:
@@ -108,20 +108,6 @@ def audit_findings(
     return findings, times
 
 
-class _LastFit:
-    """Keeps the latest fit in this process (a replay alerts minute after minute)."""
-
-    def __init__(self) -> None:
-        self._key: tuple[datetime, tuple[str, ...]] | None = None
-        self._detectors: list[Any] | None = None
-
-    def get(self, hour: datetime, names: Sequence[str]) -> list[Any] | None:
-        return self._detectors if self._key == (hour, tuple(names)) else None
-
-    def put(self, hour: datetime, names: Sequence[str], detectors: list[Any]) -> None:
-        self._key, self._detectors = (hour, tuple(names)), detectors
-
-
 def detector_findings(
     store: Store,
     now: datetime,
@@ -196,7 +182,7 @@ def store_findings(config: SourceConfig | None = None, *, environments: bool = F
     """The finding source ``toolkit alert`` uses on a store; with ``environments`` it also
     gathers the per-environment figures of the Prometheus textfile."""
     config = config or SourceConfig()
-    cache = _LastFit()
+    cache = StoreFitCache()
 
     def source(store: Store, previous: datetime | None, now: datetime) -> Observation:
         newest = store.newest_activity(now)
@@ -204,7 +190,7 @@ def store_findings(config: SourceConfig | None = None, *, environments: bool = F
         discards: dict[str, tuple[str | None, list[datetime]]] = {}
         if newest is not None:
             audited, discards = audit_findings(store, now, config)
-            findings += audited + detector_findings(store, now, config, cache)
+            findings += audited + detector_findings(store, now, config, cache.attach(store))
         fresh = newest is not None and now - newest <= config.max_silence
         stats = store.environment_stats(now - config.recent, now) if environments else {}
         return Observation(_tenants(store, findings), newest, fresh, discards, stats)

@@ -352,6 +352,26 @@ class Store:
         where.add("trace_id = ?", trace_id.lower())
         return self._frame("span_links", where, "span_id, link_index")
 
+    # -- the detectors' hourly fit, kept as JSON (toolkit.detect.fitcache) ----------------
+
+    def detector_fit(self, hour: TimeLike, detectors: str) -> str | None:
+        """The JSON of the fit of ``detectors`` on the history ending at ``hour``, if kept."""
+        with self._lock:
+            rows = self._con.execute(
+                "SELECT CAST(fitted AS VARCHAR) FROM detector_fits "
+                "WHERE hour = ? AND detectors = ?", [_utc(hour, "hour"), detectors]).fetchall()
+        return rows[0][0] if rows else None
+
+    def put_detector_fit(self, hour: TimeLike, detectors: str, fitted: str, *,
+                         forget_before: TimeLike) -> None:
+        """Keep a fit's JSON, and forget the fits of hours before ``forget_before``."""
+        stamp = _utc(hour, "hour")
+        with self.writing() as con:
+            con.execute("DELETE FROM detector_fits WHERE (hour = ? AND detectors = ?) "
+                        "OR hour < ?", [stamp, detectors, _utc(forget_before, "forget_before")])
+            con.execute("INSERT INTO detector_fits (hour, detectors, fitted) VALUES (?, ?, ?)",
+                        [stamp, detectors, fitted])
+
     # -- what the alert's watchdog and textfile read --------------------------------------
 
     def newest_activity(self, until: TimeLike) -> datetime | None:
