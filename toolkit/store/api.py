@@ -345,3 +345,90 @@ class Store:
     def rejected(self) -> pd.DataFrame:
         """Every line or record a load could not take, with the reason."""
         return self._frame("rejected", _Filter(), "file, line, item")
+
+    # -- alert history (interim: over alert_state / alert_history, one incident per id) --
+
+    def _has_table(self, name: str) -> bool:
+        with self._lock:
+            rows = self._con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+            ).fetchall()
+        return bool(rows[0][0])
+
+    def incidents(
+        self, since: TimeLike | None = None, until: TimeLike | None = None
+    ) -> pd.DataFrame:
+        """Alert incidents overlapping ``[since, until)``, in the order they opened.
+
+        Columns: ``incident`` (id), ``rule``, ``severity`` (highest reached), ``status``
+        (``firing`` | ``resolved``), ``opened_at``, ``resolved_at``, ``environments`` (list
+        of str), ``notifications`` (int: every transition notified), ``pages`` (int:
+        notifications at page severity, resolutions aside), ``summary`` (the latest). Naive UTC.
+        """
+        columns = ["incident", "rule", "severity", "status", "opened_at", "resolved_at",
+                   "environments", "notifications", "pages", "summary"]
+        if not self._has_table("alert_history"):
+            return pd.DataFrame(columns=columns)
+        where = _Filter()
+        if until is not None:
+            where.add("opened_at < ?", _utc(until, "until"))
+        if since is not None:
+            where.add("(resolved_at IS NULL OR resolved_at >= ?)", _utc(since, "since"))
+        return self.sql(
+            f"""
+            WITH h AS (
+                SELECT incident, any_value(rule) AS rule,
+                       CASE WHEN bool_or(severity = 'page') THEN 'page'
+                            ELSE max(severity) END AS severity,
+                       min(occurred_at) AS opened_at,
+                       max(occurred_at) FILTER (WHERE transition = 'resolved') AS last_resolved,
+                       max(occurred_at) AS last_at,
+                       list(DISTINCT environment ORDER BY environment) AS environments,
+                       count(*) AS notifications,
+                       count(*) FILTER (WHERE severity = 'page' AND transition <> 'resolved')
+                           AS pages,
+                       arg_max(summary, occurred_at) AS summary
+                FROM alert_history GROUP BY incident
+            ),
+            i AS (
+                SELECT h.incident, h.rule, h.severity,
+                       CASE WHEN h.last_resolved IS NOT NULL AND h.last_resolved = h.last_at
+                            THEN 'resolved' ELSE 'firing' END AS status,
+                       h.opened_at,
+                       CASE WHEN h.last_resolved = h.last_at THEN h.last_resolved END
+                           AS resolved_at,
+                       h.environments, h.notifications, h.pages, h.summary
+                FROM h
+            )
+            SELECT {", ".join(columns)} FROM i {where.sql()}
+            ORDER BY opened_at, incident
+            """,
+            where.params,
+        ).astype({"notifications": "int64", "pages": "int64"})
+
+    def alert_transitions(
+        self, since: TimeLike | None = None, until: TimeLike | None = None
+    ) -> pd.DataFrame:
+        """Every notified transition of the incidents overlapping ``[since, until)``, in
+        time order: ``occurred_at``, ``incident``, ``transition`` (``opened`` | ``updated``
+        | ``escalated`` | ``reminded`` | ``resolved``), ``severity``, ``environments``
+        (list of str), ``summary``. Naive UTC."""
+        columns = ["occurred_at", "incident", "transition", "severity", "environments",
+                   "summary"]
+        wanted = self.incidents(since, until)
+        if wanted.empty:
+            return pd.DataFrame(columns=columns)
+        ids = wanted.incident.tolist()
+        return self.sql(
+            f"""
+            SELECT occurred_at, incident,
+                   CASE transition WHEN 'fired' THEN 'opened' ELSE transition END AS transition,
+                   severity, list(DISTINCT environment ORDER BY environment) AS environments,
+                   any_value(summary) AS summary
+            FROM alert_history
+            WHERE incident IN ({", ".join("?" for _ in ids)})
+            GROUP BY occurred_at, incident, transition, severity
+            ORDER BY occurred_at, incident, transition
+            """,
+            ids,
+        )[columns]
