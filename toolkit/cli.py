@@ -260,7 +260,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     with _store(args, read_only=True) as store:
         data = gather(store, since=args.since, until=args.until,
                       incident_auto=args.incident == "auto", annotations=args.annotations)
-    written = write_report(data, args.out)
+    written = write_report(data, args.out, template_dir=args.template_dir, force=args.force)
     if args.json:
         _print_json({"directory": str(written.directory), "markdown": str(written.markdown),
                      "html": str(written.html), "remediation": str(written.remediation),
@@ -383,14 +383,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lock-timeout", type=_positive_float, default=50.0, metavar="SECONDS")
     p.add_argument("--spool", metavar="DIR", help="fold a live run's spool directory in first")
 
-    p = verb("report", "draft the post-mortem from telemetry",
+    p = verb("report", "draft the post-mortem from telemetry and your annotations",
              "toolkit report --incident auto --annotations notes.yaml --out reports",
              _cmd_report)
-    p.add_argument("--since", type=_when)
-    p.add_argument("--until", type=_when)
-    p.add_argument("--incident", choices=["auto"], help="take the window from alert history")
-    p.add_argument("--annotations", metavar="FILE", help="YAML or JSON human timeline/sections")
-    p.add_argument("--out", default="reports", metavar="DIR")
+    p.add_argument("--since", type=_when, help="window start (default: the data's first minute)")
+    p.add_argument("--until", type=_when, help="window end (default: the data's end)")
+    p.add_argument("--incident", choices=["auto"],
+                   help="take the window from the audit, the incidents and the deployments")
+    p.add_argument("--annotations", metavar="FILE",
+                   help="YAML (or .json) with the human fields, timeline entries and action "
+                        "items (README: Post-mortems)")
+    p.add_argument("--out", default="reports", metavar="DIR",
+                   help="the report goes to DIR/<day>-<slug>/")
+    p.add_argument("--template-dir", metavar="DIR",
+                   help="your own report.md.j2 / report.html.j2 / block.*.j2 (Jinja2)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite a report whose files were edited since generated")
 
     p = verb("evaluate", "score the detectors on labelled scenarios",
              "toolkit evaluate --json", _cmd_evaluate)
