@@ -3,7 +3,7 @@ Markdown parser, and ordinary text is not littered with backslashes."""
 
 import string
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.report.markdown import blocks, plain, tables
@@ -54,6 +54,7 @@ def test_ordinary_text_is_not_escaped():
     assert md_cell(">= 2") == ">= 2" and md_text(">= 2") == "\\>= 2"  # a quote at a line start
 
 
+@settings(deadline=None)
 @given(st.text(alphabet=st.sampled_from(string.printable + "\x00\x07\x1b\u2028é"),
                max_size=40))
 def test_any_cell_reads_back_as_itself(value):
@@ -63,6 +64,7 @@ def test_any_cell_reads_back_as_itself(value):
     assert body == [[flat(value), "x"]]
 
 
+@settings(deadline=None)
 @given(st.text(alphabet=st.sampled_from(string.printable.replace("\n", "").replace("\r", "")
                                         .replace("\x0b", "").replace("\x0c", "")), min_size=1,
                max_size=40).filter(lambda s: s.strip()))

@@ -44,7 +44,9 @@ def binned_dedup_ratio(rollup: pd.DataFrame, freq: str = "1h") -> pd.DataFrame:
     return (dedup / offered.where(offered > 0)).sort_index(axis=1)
 
 
-def _time_axis(ax: Axes) -> None:
+def _time_axis(ax: Axes, times: pd.Index, note: str = "") -> None:
+    """Dates at day ticks, hours between, and the dates spanned in the axis label (so a
+    range inside one day still says which day, and every axis says which year)."""
     import matplotlib.dates as mdates
 
     locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
@@ -53,6 +55,10 @@ def _time_axis(ax: Axes) -> None:
                                                              formats=["%Y", "%b", "%a %d %b",
                                                                       "%H:%M", "%H:%M",
                                                                       "%S.%f"]))
+    first, last = pd.Timestamp(times.min()), pd.Timestamp(times.max())
+    span = (f"{first:%a %d %b %Y}" if first.date() == last.date()
+            else f"{first:%a %d %b} to {last:%a %d %b %Y}")
+    ax.set_xlabel(f"time (UTC), {span}" + (f"; {note}" if note else ""))
 
 
 def _marks(fig: Figure, axes: Sequence[Axes], marks: Sequence[Mark]) -> None:
@@ -63,8 +69,8 @@ def _marks(fig: Figure, axes: Sequence[Axes], marks: Sequence[Mark]) -> None:
     for i, (when, label) in enumerate(marks):
         style = _MARK_STYLES[i % len(_MARK_STYLES)]
         for ax in axes:
-            ax.axvline(when, color="#333", linestyle=style, linewidth=1)
-        handles.append(Line2D([], [], color="#333", linestyle=style,
+            ax.axvline(when, color="tab:red", linestyle=style, linewidth=1.2)
+        handles.append(Line2D([], [], color="tab:red", linestyle=style,
                               label=f"{when:%a %d %b %H:%M} UTC  {label}"))
     if handles:
         fig.legend(handles=handles, loc="outside lower left", fontsize=8, frameon=False,
@@ -93,17 +99,17 @@ def plot_dedup_heatmap(
     ratio = 100 * binned_dedup_ratio(rollup, freq)
     values = ratio.T.to_numpy(dtype=float)
     top = clip or (float(np.nanpercentile(values, 99)) if np.isfinite(values).any() else 1.0)
-    fig = _figure(10, 1.6 + 0.24 * len(ratio.columns) + 0.3 * len(marks))
+    fig = _figure(10, 1.6 + 0.17 * len(ratio.columns) + 0.3 * len(marks))
     ax = fig.subplots()
     step = pd.Timedelta(freq)
     edges = pd.DatetimeIndex([*ratio.index, ratio.index[-1] + step])
     mesh = ax.pcolormesh(edges, np.arange(len(ratio.columns) + 1),
                          np.ma.masked_invalid(values), cmap="viridis", vmin=0,
                          vmax=max(top, 1e-9), shading="flat")
-    ax.set_yticks(np.arange(len(ratio.columns)) + 0.5, ratio.columns, fontsize=8)
+    ax.set_yticks(np.arange(len(ratio.columns)) + 0.5, ratio.columns,
+                  fontsize=8 if len(ratio.columns) <= 24 else 7)
     ax.invert_yaxis()
-    _time_axis(ax)
-    ax.set_xlabel("time (UTC)")
+    _time_axis(ax, ratio.index)
     ax.set_title(f"Dedup ratio per environment, per {_words(freq)} (blank: no jobs)",
                  loc="left", fontsize=10)
     fig.colorbar(mesh, ax=ax, label=f"dedup % (scale top {top:.1f}%)", pad=0.01)
@@ -140,15 +146,14 @@ def plot_dedup_small_multiples(
                 markersize=2)
         for name, start, end in spans:
             if name == env:
-                ax.axvspan(start, end, color="tab:red", alpha=0.15, linewidth=0)
+                ax.axvspan(start, end, color="tab:orange", alpha=0.18, linewidth=0)
         ax.set_ylim(0, max(5.0, float(np.nanmax(ratio[env].to_numpy(dtype=float),
                                                  initial=0)) * 1.1))
         ax.set_ylabel("dedup %", fontsize=8)
         ax.set_title(env, loc="left", fontsize=9)
         ax.grid(alpha=0.3)
-    _time_axis(axes[-1])
-    axes[-1].set_xlabel(f"time (UTC); dedup ratio per {_words(freq)}"
-                        + ("; shaded: detector events" if spans else ""))
+    _time_axis(axes[-1], ratio.index, f"dedup ratio per {_words(freq)}"
+               + ("; shaded: detector events" if spans else ""))
     _marks(fig, axes, marks)
     return fig
 
@@ -209,8 +214,7 @@ def plot_wrongful(
         ax.bar(shown.index, shown[column], width=width, bottom=bottom, align="edge",
                label=column, linewidth=0)
         bottom += shown[column].to_numpy()
-    _time_axis(ax)
-    ax.set_xlabel("time (UTC)")
+    _time_axis(ax, shown.index)
     ax.set_ylabel(f"per {_words(freq)}")
     ax.set_title("Wrongful discards proven by the audit, by environment", loc="left",
                  fontsize=10)
@@ -241,8 +245,7 @@ def plot_flow(rollup: pd.DataFrame, *, freq: str = "1h", marks: Sequence[Mark] =
     bottom.set_ylabel("deduplicated")
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
-    _time_axis(bottom)
-    bottom.set_xlabel("time (UTC)")
+    _time_axis(bottom, binned.index)
     _marks(fig, [top, bottom], marks)
     return fig
 

@@ -171,12 +171,13 @@ def tenant_concurrency(rollup: pd.DataFrame) -> pd.DataFrame:
         columns={"size": "busy"})
 
 
-def _differences(wrongful: pd.DataFrame) -> Counter[tuple[str, ...]]:
-    counts: Counter[tuple[str, ...]] = Counter()
+def _differences(wrongful: pd.DataFrame) -> list[tuple[str, ...]]:
+    """Per violation that names a survivor, the key components it differs in."""
+    out = []
     for row in wrongful[[*KEY, *(f"survivor_{k}" for k in KEY)]].itertuples(index=False):
         values = row._asdict()
-        counts[tuple(k for k in KEY if values[k] != values[f"survivor_{k}"])] += 1
-    return counts
+        out.append(tuple(k for k in KEY if values[k] != values[f"survivor_{k}"]))
+    return out
 
 
 def _describe(combo: tuple[str, ...]) -> str:
@@ -184,7 +185,7 @@ def _describe(combo: tuple[str, ...]) -> str:
         return "have the identical key"
     if len(combo) == 1:
         return f"differ only in {combo[0]}"
-    return "differ in " + " and ".join(combo)
+    return "differ in " + ", ".join(combo[:-1]) + " and " + combo[-1]
 
 
 def draft_root_cause(data: ReportData) -> RootCause:
@@ -193,26 +194,27 @@ def draft_root_cause(data: ReportData) -> RootCause:
     cause = RootCause(len(w), changes=data.change_before, first=data.first_wrongful)
     if w.empty:
         return cause
-    combos = _differences(w)
+    named = w[w.survivor_job_id.notna()]
+    differs = _differences(named)
+    combos = Counter(differs)
     cause.differences = [(_describe(c), k) for c, k in sorted(
         combos.items(), key=lambda item: (-item[1], item[0]))]
-    cause.untouched = [k for k in KEY if not any(k in c for c in combos)]
-    named = w.survivor_job_id.notna()
-    if (~named).any():
-        cause.differences.append(("name no survivor", int((~named).sum())))
-    same = w[[all(getattr(r, k) == getattr(r, f"survivor_{k}") for k in KEY)
-              for r in w.itertuples()]] if len(w) else w
+    cause.untouched = [k for k in KEY if not any(k in c for c in combos)] if combos else []
+    if len(named) < len(w):
+        cause.differences.append(("name no survivor", len(w) - len(named)))
+    same = named.loc[pd.Series([not d for d in differs], index=named.index, dtype=bool)]
     running = int((same.survivor_state == "running").sum())
     older = int(((same.survivor_state == "pending")
                  & (same.survivor_version < same.version)).sum())
     if len(same):
         cause.differences.append(("had a running survivor (same key)", running))
-    (combo, count), = combos.most_common(1)
-    if len(combo) == 1 and count >= DOMINANT * len(w):
-        cause.pattern, cause.explained = PATTERNS[combo[0]], count
-    elif not combo and running >= DOMINANT * len(w):
+    enough = DOMINANT * len(w)
+    top = combos.most_common(1)
+    if top and len(top[0][0]) == 1 and top[0][1] >= enough:
+        cause.pattern, cause.explained = PATTERNS[top[0][0][0]], top[0][1]
+    elif running >= enough:
         cause.pattern, cause.explained = PATTERNS["running"], running
-    elif not combo and older >= DOMINANT * len(w):
+    elif older >= enough:
         cause.pattern, cause.explained = PATTERNS["older"], older
 
     busy = tenant_concurrency(data.rollup).set_index(["minute", "tenant"]).busy
