@@ -56,23 +56,16 @@ def test_an_edited_report_is_not_overwritten_without_force(recorded, tmp_path):
     assert "by hand" not in written.markdown.read_text()
 
 
-def test_same_store_and_annotations_give_the_same_bytes(recorded, tmp_path):
-    """Two runs from one store write identical files, figures and checksums included."""
+def test_same_inputs_give_the_same_bytes(recorded, tmp_path):
+    """Two runs from one store and one annotations file write identical files (figures and
+    checksums included); so does a second recording of the scenario with the same seed
+    (seeded trace ids: the evidence table carries them)."""
     path = recorded("env-blind-dedup")
     a = _write(path, EXAMPLE, tmp_path / "a")
     b = _write(path, EXAMPLE, tmp_path / "b")
-    assert _files(a.directory) == _files(b.directory)
-    assert CHECKSUMS in _files(a.directory)
-
-
-def test_two_recordings_with_one_seed_give_the_same_report(recorded, tmp_path):
-    """Seeded trace ids: recording the scenario again gives a byte-identical report (the
-    evidence table carries trace ids)."""
-    again = record(tmp_path / "again", "may7")
-    a = _write(recorded("env-blind-dedup"), None, tmp_path / "a")
-    b = _write(again, None, tmp_path / "b")
-    assert "Trace ids" in a.markdown.read_text()
-    assert _files(a.directory) == _files(b.directory)
+    c = _write(record(tmp_path / "again", "may7"), EXAMPLE, tmp_path / "c")
+    assert "Trace ids" in a.markdown.read_text() and CHECKSUMS in _files(a.directory)
+    assert _files(a.directory) == _files(b.directory) == _files(c.directory)
 
 
 def test_the_readme_example_annotations_load_and_render(recorded, tmp_path, capsys):
@@ -142,3 +135,21 @@ def test_report_for_an_explicit_window_from_the_command_line(recorded, tmp_path,
     assert main(["report", "--db", path, "--since", "2024-05-02T00:00", "--until",
                  "2024-05-01T00:00", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_quiet_window_still_shows_what_people_wrote(recorded, tmp_path):
+    """Nothing found in the window, annotations given: every human text, timeline entry and
+    action item is in the short report all the same."""
+    from datetime import timedelta
+
+    notes = load_annotations(EXAMPLE)
+    with Store.open(recorded("lost-follow-up"), read_only=True) as store:
+        lo, _ = store.rollup_range()
+        data = gather(store, since=lo + timedelta(days=1), until=lo + timedelta(days=2),
+                      annotations=EXAMPLE)
+    written = write_report(data, tmp_path)
+    text = written.markdown.read_text()
+    assert not written.found and "Nothing was found" in text
+    for words in [*(t.splitlines()[0] for t in notes.texts.values()),
+                  *(e.text for e in notes.timeline), *(a.action for a in notes.action_items)]:
+        assert words in text, words

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.errors import BadInput
-from toolkit.report.blocks import Block, Report, Section
+from toolkit.report.annotations import TEXT_FIELDS
+from toolkit.report.blocks import Block, Paragraph, Report, Section
 from toolkit.report.data import ReportData
 from toolkit.report.figures import draw
 from toolkit.report.render import render
@@ -76,8 +77,7 @@ def build(data: ReportData) -> Report:
               ("Incident lead", notes.incident_lead or "not set"),
               ("Window", f"{data.since:%Y-%m-%d %H:%M} to {data.until:%Y-%m-%d %H:%M} UTC")]
     if not data.found:
-        return Report(title_of(data), header, glance(data), None,
-                      [Section("summary", "Summary", summary(data))])
+        return Report(title_of(data), header, glance(data), None, _human_only(data))
     figures = draw(data)
     sections = []
     for appendix, registry in ((False, SECTIONS), (True, APPENDICES)):
@@ -87,6 +87,22 @@ def build(data: ReportData) -> Report:
                 sections.append(Section(key, title, blocks, appendix))
     key = figures.get("key", [None])[0]
     return Report(title_of(data), header, glance(data), key, sections)
+
+
+def _human_only(data: ReportData) -> list[Section]:
+    """A window where the store shows nothing: the summary, and whatever people wrote (their
+    text is never dropped because the machine found nothing)."""
+    notes = data.annotations
+    sections = [Section("summary", "Summary", summary(data))]
+    for key, (title, make) in SECTIONS.items():
+        wrote = (notes.text(key) if key in TEXT_FIELDS else
+                 notes.timeline if key == "timeline" else
+                 notes.action_items if key == "action_items" else None)
+        if key != "summary" and wrote:
+            blocks = ([Paragraph(notes.text(key) or "", human=True)] if key in TEXT_FIELDS
+                      else make(data))
+            sections.append(Section(key, title, blocks))
+    return sections
 
 
 def _digest(data: bytes) -> str:
