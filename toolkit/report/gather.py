@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from toolkit.detect import events_to_frame
 from toolkit.detect.audit import Window, audit
 from toolkit.detect.window import DEFAULT_HISTORY, MIN_HISTORY, detect
 from toolkit.errors import BadInput
@@ -92,8 +93,6 @@ def gather(
     # stale in the window but re-rendered later needs nothing.
     result = audit(store.connection, Window(since, until), views_as_of_end=True)
     found = detect(store, max(detect_since, since), until, history=baseline)
-    from toolkit.detect import events_to_frame
-
     events = events_to_frame(found.events).sort_values(
         ["start", "environment", "detector"], ignore_index=True)
     return ReportData(
