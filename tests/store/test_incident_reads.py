@@ -49,3 +49,4 @@ def test_no_alert_history_gives_empty_frames_with_the_contract_columns(tmp_path)
             "incident", "rule", "severity", "status", "opened_at", "resolved_at",
             "environments", "notifications", "pages", "summary"]
         assert store.alert_transitions().empty
+

@@ -26,6 +26,7 @@ __all__ = ["CHECKSUMS", "REMEDIATION_COLUMNS", "WrittenReport", "build", "write_
 
 REMEDIATION_COLUMNS = ["environment", "tenant", "source", "entity", "schema",
                        "latest_version", "rendered_version"]
+_SEVERITY_RANK = {"ticket": 0, "page": 1}
 #: Hashes of the files a run wrote, to tell a person's edit from the last run's output.
 CHECKSUMS = "generated.sha256"
 
@@ -69,9 +70,10 @@ def directory_of(data: ReportData, out: str | Path) -> Path:
 def build(data: ReportData) -> Report:
     """The document: first screen, then every section with its figures beside it."""
     notes = data.annotations
-    severity = notes.severity or (
-        f"not set (highest alert: {data.incidents.severity.max()})" if len(data.incidents)
-        else "not set")
+    severity = notes.severity or "not set"
+    if not notes.severity and len(data.incidents):
+        highest = max(data.incidents.severity, key=lambda s: _SEVERITY_RANK.get(s, -1))
+        severity = f"not set (highest alert: {highest})"
     header = [("Status", notes.status), ("Severity", severity),
               ("Authors", ", ".join(notes.authors) or "not set"),
               ("Incident lead", notes.incident_lead or "not set"),
