@@ -339,7 +339,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     with _store(args, read_only=True) as store:
         data = gather(store, since=args.since, until=args.until,
                       incident_auto=args.incident == "auto", annotations=args.annotations)
-    written = write_report(data, args.out)
+    written = write_report(data, args.out, template_dir=args.template_dir, force=args.force)
     if args.json:
         _print_json({"directory": str(written.directory), "markdown": str(written.markdown),
                      "html": str(written.html), "remediation": str(written.remediation),
@@ -505,15 +505,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="wait this long for an overlapping run to finish (default 50)")
     p.add_argument("--spool", metavar="DIR", help="fold a live run's spool directory in first")
 
-    p = verb("report", "draft the post-mortem from telemetry",
+    p = verb("report", "draft the post-mortem from telemetry and your annotations",
              "toolkit report --incident auto --annotations notes.yaml --out reports",
              _cmd_report)
-    p.add_argument("--since", type=_when, help="start of the report's window (UTC unless offset)")
-    p.add_argument("--until", type=_when, help="end of the report's window, exclusive")
-    p.add_argument("--incident", choices=["auto"], help="take the window from alert history")
-    p.add_argument("--annotations", metavar="FILE", help="YAML or JSON human timeline/sections")
+    p.add_argument("--since", type=_when, help="window start (default: the data's first minute)")
+    p.add_argument("--until", type=_when, help="window end (default: the data's end)")
+    p.add_argument("--incident", choices=["auto"],
+                   help="take the window from the audit, the incidents and the deployments")
+    p.add_argument("--annotations", metavar="FILE",
+                   help="YAML (or .json) with the human fields, timeline entries and action "
+                        "items (README: Post-mortems)")
     p.add_argument("--out", default="reports", metavar="DIR",
-                   help="write the report under DIR/<date>-<slug>/ (default reports)")
+                   help="the report goes to DIR/<day>-<slug>/")
+    p.add_argument("--template-dir", metavar="DIR",
+                   help="your own report.md.j2 / report.html.j2 / block.*.j2 (Jinja2)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite a report whose files were edited since generated")
 
     p = verb("evaluate", "score the detectors and the alert's rule on random draws of the "
              "scenario family", "toolkit evaluate --seed 1 --draws 13", _cmd_evaluate,

@@ -21,6 +21,8 @@ DEMO_KEY = "demo.scenario"
 # the incident declared at 13:42 CEST, after the change shipped on 6 May.
 REAL_REPORTS = datetime(2024, 5, 7, 10, 0)
 REAL_DECLARED = datetime(2024, 5, 7, 11, 42)
+#: What the people of the real incident knew, passed to the report as its annotations.
+ANNOTATIONS = Path(__file__).with_name("demo_annotations.yaml")
 
 
 @dataclass
@@ -179,7 +181,7 @@ def run_demo(*, db: str, out: str = "reports", seed: int = 7, days: int | None =
     say("4/4 drafting the post-mortem ...")
     t0 = time.perf_counter()
     with Store.open(db, read_only=True) as store:
-        data = gather(store, incident_auto=True)
+        data = gather(store, incident_auto=True, annotations=ANNOTATIONS)
     written = write_report(data, out)
     steps["report"] = time.perf_counter() - t0
     first = found.wrongful_discards.time.min() if len(found.wrongful_discards) else None

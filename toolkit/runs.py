@@ -88,7 +88,8 @@ def record_into(
             raise BadInput(f"unknown tenant {missing}") from None
     with tempfile.TemporaryDirectory(prefix="toolkit-otlp-") as scratch:
         directory = Path(otlp_dir) if otlp_dir else Path(scratch)
-        with Telemetry.to_directory(directory, compress=compress) as telemetry:
+        with Telemetry.to_directory(directory, compress=compress,
+                                    id_seed=seed) as telemetry:
             result = run_scenario(name, seed=seed, days=days, observer=telemetry.observer,
                                   progress=progress, topology=topology)
         if progress is not None:

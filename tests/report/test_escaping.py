@@ -1,5 +1,7 @@
-"""Telemetry is untrusted: entity ids with HTML in them render as text, in a real browser."""
+"""Telemetry is untrusted: entity ids with HTML, pipes, CR/LF and backticks in them render as
+text, in a Markdown parser and in a real browser."""
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -8,29 +10,14 @@ from pathlib import Path
 import pytest
 
 from toolkit.report import gather, write_report
-from toolkit.report.blocks import Paragraph, Table
-from toolkit.report.render import md_escape, to_html, to_markdown
 from toolkit.store import Store
 from toolkit.telemetry import Telemetry
 from toolkit.workload import Topology, run_scenario
 from toolkit.workload.topology import Source, Tenant
 
-PAYLOAD = "<img src=x onerror=document.title='pwned'><script>document.title='pwned'</script>"
-
-
-def test_markdown_escapes_html_and_markdown():
-    """Angle brackets become entities and Markdown syntax is backslashed."""
-    assert md_escape("<b>*x*</b> | [a](b)") == (
-        "&lt;b&gt;\\*x\\*&lt;/b&gt; \\| \\[a\\]\\(b\\)")
-    text = to_markdown("t", [Table(("entity",), [(PAYLOAD,)])])
-    assert "<img" not in text and "<script" not in text
-
-
-def test_html_escapes_every_value():
-    """No tag from a value survives into the HTML."""
-    html = to_html("t", [Paragraph(PAYLOAD), Table(("c",), [(PAYLOAD,)])])
-    assert "<img src=x" not in html and "<script>" not in html
-    assert "&lt;script&gt;" in html
+PAYLOAD = ("<img src=x onerror=document.title='pwned'><script>document.title='pwned'</script>"
+           "|`x`\r\n# *y* _z_")
+FLAT = PAYLOAD.replace("\r", " ").replace("\n", " ")
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +28,7 @@ def hostile_report(tmp_path_factory):
     tenant = Tenant("evil", "standard", ("DEV", "PROD"),
                     (Source("cms", PAYLOAD, 40, ("page",)),), 4.0)
     root = tmp_path_factory.mktemp("hostile")
-    with Telemetry.to_directory(root / "otlp") as telemetry:
+    with Telemetry.to_directory(root / "otlp", id_seed=7) as telemetry:
         run_scenario("may7", days=6, observer=telemetry.observer,
                      topology=Topology((tenant,)))
     assert scenarios.get_scenario("may7").faults
@@ -53,11 +40,25 @@ def hostile_report(tmp_path_factory):
 
 
 def test_hostile_entity_ids_are_text_in_markdown_and_html(hostile_report):
-    """The payload appears escaped in both outputs, never as a tag."""
+    """The payload appears escaped in both outputs (a backslash before each ``<`` in the
+    Markdown, entities in the HTML), never as a tag."""
     md = hostile_report.markdown.read_text()
     html = hostile_report.html.read_text()
-    assert "<img src=x" not in md and "<img src=x" not in html
+    assert "\\<img src=x" in md and "<img src=x" not in html
     assert "&lt;img src=x onerror=" in html
+
+
+def test_hostile_entity_ids_parse_to_the_expected_evidence_cells(hostile_report):
+    """The evidence table keeps its five cells per row; the discarded job's cell reads the
+    entity id, flattened, as plain text."""
+    from tests.report.markdown import tables
+
+    text = hostile_report.markdown.read_text()
+    evidence = next(t for t in tables(text) if t[0][:2] == ["Time", "Discarded job"])
+    assert evidence[1:] and all(len(row) == 5 for row in evidence)
+    for row in evidence[1:]:
+        assert re.fullmatch(rf"job \d+: evil-(dev|prod) / cms / {re.escape(FLAT)}-\d{{5}} / "
+                            r"page v\d+", row[1]), row[1]
 
 
 def _chromium() -> str | None:

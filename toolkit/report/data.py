@@ -3,29 +3,41 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
 
-if TYPE_CHECKING:
-    import pandas as pd
+import pandas as pd
+
+from toolkit.report.annotations import Annotations
+
+__all__ = ["TRIGGER_HORIZON", "TRIGGER_HOUR", "ReportData", "changes_before"]
+
+#: Deployments this close before the first violation are all named as the trigger.
+TRIGGER_HOUR = timedelta(hours=1)
+#: With none that close, the last deployment up to this long before is.
+TRIGGER_HORIZON = timedelta(days=1)
 
 
-@dataclass(frozen=True, slots=True)
-class Annotation:
-    """A human timeline entry (incident declared, status page update, fix deployed)."""
-
-    time: datetime
-    text: str
+def changes_before(deployments: pd.DataFrame, first: datetime | None) -> pd.DataFrame:
+    """Deployments within :data:`TRIGGER_HOUR` before ``first`` (inclusive); with none, the
+    last one within :data:`TRIGGER_HORIZON` (a change may take a while to bite)."""
+    if first is None or deployments.empty:
+        return deployments.iloc[:0]
+    before = deployments[(deployments.time <= first)
+                         & (deployments.time > first - TRIGGER_HORIZON)]
+    close = before[before.time > first - TRIGGER_HOUR]
+    return close if len(close) else before.tail(1)
 
 
 @dataclass
 class ReportData:
     """Inputs of every section. Frames follow the store's column names.
 
-    ``wrongful``: the audit's unjustified drops; ``stale_views``: views to regenerate;
-    ``rollup``: ``env_minute`` rows for the window plus the baseline before it;
-    ``events``: detector events; ``alerts``: ``alert_history`` rows in the window;
-    ``deployments``: ``(time, change)`` from ``engine.deployment`` records.
+    ``wrongful``: the audit's unjustified drops, with the survivors' key columns;
+    ``stale_views`` / ``failed_views``: views to regenerate / given up visibly;
+    ``rollup``: ``env_minute`` rows of the window; ``baseline``: the rows before it the
+    detectors were fitted on; ``events``: detector events (:func:`toolkit.detect.window.detect`);
+    ``incidents`` / ``transitions``: ``Store.incidents`` / ``Store.alert_transitions``;
+    ``deployments``: ``Store.deployments`` from an hour before the window to its end.
     """
 
     since: datetime
@@ -36,16 +48,16 @@ class ReportData:
     rollup: pd.DataFrame
     baseline: pd.DataFrame
     events: pd.DataFrame
-    alerts: pd.DataFrame
-    deployments: list[tuple[datetime, str]]
+    incidents: pd.DataFrame
+    transitions: pd.DataFrame
+    deployments: pd.DataFrame
     entity_counts: pd.DataFrame
-    annotations: list[Annotation] = field(default_factory=list)
-    human_sections: dict[str, str] = field(default_factory=dict)
-    title: str | None = None
-    exact: bool = True
+    annotations: Annotations = field(default_factory=Annotations)
+    detectors_armed: bool = True
 
     @property
     def found(self) -> bool:
+        """Whether anything is wrong in the window: a proven loss or a detector event."""
         return len(self.wrongful) > 0 or len(self.stale_views) > 0 or len(self.events) > 0
 
     @property
@@ -57,13 +69,55 @@ class ReportData:
         return None if self.wrongful.empty else self.wrongful.time.max().to_pydatetime()
 
     @property
+    def first_anomaly(self) -> datetime | None:
+        return None if self.events.empty else self.events.start.min().to_pydatetime()
+
+    @property
     def first_alert(self) -> datetime | None:
-        fired = self.alerts[self.alerts.transition == "fired"] if len(self.alerts) else None
-        if fired is None or fired.empty:
-            return None
-        return fired.occurred_at.min().to_pydatetime()
+        """When the first incident opened in the window."""
+        opened = self.transitions[self.transitions.transition == "opened"]
+        return None if opened.empty else opened.occurred_at.min().to_pydatetime()
+
+    @property
+    def first_page(self) -> datetime | None:
+        """When an incident first notified at page severity (opened or escalated)."""
+        t = self.transitions
+        paged = t[(t.severity == "page") & t.transition.isin(["opened", "escalated"])]
+        return None if paged.empty else paged.occurred_at.min().to_pydatetime()
 
     @property
     def affected(self) -> list[str]:
-        envs = set(self.wrongful.environment) | set(self.stale_views.environment)
-        return sorted(envs)
+        """Environments with a proven loss (a wrongful discard or a view left stale)."""
+        return sorted(set(self.wrongful.environment) | set(self.stale_views.environment))
+
+    @property
+    def tenant_of(self) -> dict[str, str]:
+        """Environment -> tenant, from the ``pipeline.tenant`` attribute the records carry."""
+        pairs: dict[str, str] = {}
+        for frame in (self.rollup, self.wrongful, self.stale_views):
+            if len(frame) and "tenant" in frame.columns:
+                pairs.update(frame[["environment", "tenant"]].dropna()
+                             .drop_duplicates().itertuples(index=False, name=None))
+        return pairs
+
+    @property
+    def affected_tenants(self) -> list[str]:
+        tenant_of = self.tenant_of
+        return sorted({tenant_of.get(e, "?") for e in self.affected})
+
+    @property
+    def change_before(self) -> pd.DataFrame:
+        """The trigger: the deployments before the first wrongful discard (else the first
+        anomaly); see :func:`changes_before`."""
+        first = self.first_wrongful or self.first_anomaly
+        return changes_before(self.deployments, first)
+
+    @property
+    def fix(self) -> datetime | None:
+        """The first deployment at or after the last wrongful discard: the likely fix."""
+        last = self.last_wrongful
+        d = self.deployments
+        if last is None or d.empty:
+            return None
+        after = d[d.time >= last]
+        return None if after.empty else after.time.min().to_pydatetime()

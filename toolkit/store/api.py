@@ -514,3 +514,28 @@ class Store:
                 "ORDER BY occurred_at, incident, rowid", where.params).df()
         frame["environments"] = [list(v) for v in frame["environments"]]
         return frame
+
+    def deployments(
+        self, since: TimeLike | None = None, until: TimeLike | None = None
+    ) -> pd.DataFrame:
+        """Component changes (``engine.deployment`` records) with ``since <= time < until``:
+        columns ``time``, ``change``, ``environment`` (empty where it applied everywhere), in
+        time order. A post-mortem asks first what changed shortly before the damage."""
+        where = _Filter()
+        where.add("event_name = 'engine.deployment'")
+        where.time("time", since, until)
+        return self.sql(
+            "SELECT time, deployment_change AS change, coalesce(environment, '') AS environment "
+            f"FROM logs {where.sql()} ORDER BY time, change, environment", where.params)
+
+    def entity_counts(self, until: TimeLike | None = None) -> pd.DataFrame:
+        """Distinct source entities ingested per environment and source before ``until``
+        (columns ``environment``, ``source``, ``entities``): what redeploying a schema
+        costs, since a deployment makes a job per entity."""
+        where = _Filter()
+        where.add("event_name IN ('entity.ingested', 'job.skipped_unchanged')")
+        where.time("time", None, until)
+        return self.sql(
+            "SELECT environment, source, count(DISTINCT entity) AS entities "
+            f"FROM logs {where.sql()} GROUP BY environment, source ORDER BY environment, source",
+            where.params)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import atexit
 import os
+import random
+import threading
 import uuid
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +23,7 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
 from toolkit import __version__
@@ -35,7 +38,7 @@ from toolkit.telemetry.processors import (
     LosslessBatchSpanProcessor,
 )
 
-__all__ = ["INSTRUMENTATION_SCOPE", "Telemetry"]
+__all__ = ["INSTRUMENTATION_SCOPE", "SeededIdGenerator", "Telemetry"]
 
 INSTRUMENTATION_SCOPE = "toolkit.telemetry"
 DEFAULT_SERVICE_NAME = "toolkit-engine"
@@ -50,6 +53,24 @@ _LOG_LIMITS = LogRecordLimits(
     max_attributes=128, max_attribute_length=LogRecordLimits.UNSET,
     max_log_record_attributes=128, max_log_record_attribute_length=LogRecordLimits.UNSET,
 )
+
+
+class SeededIdGenerator(IdGenerator):
+    """Trace and span ids from a seeded generator: a simulation run twice with the same seed
+    gives the same ids, so everything drawn from its telemetry (a post-mortem's evidence
+    table) is byte-identical. Never for production, where ids must be unpredictable."""
+
+    def __init__(self, seed: int) -> None:
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def generate_span_id(self) -> int:
+        with self._lock:
+            return self._random.getrandbits(64) or 1
+
+    def generate_trace_id(self) -> int:
+        with self._lock:
+            return self._random.getrandbits(128) or 1
 
 
 class Telemetry:
@@ -88,6 +109,8 @@ class Telemetry:
             ``OTEL_EXPORTER_OTLP_*ENDPOINT`` variable is set, for the signals it names;
             ``True``: for every signal (endpoints default to the SDK's); ``False``: never.
         depth_of: queue depth of an environment, forwarded to :class:`TelemetryObserver`.
+        id_seed: derive trace and span ids from this seed (:class:`SeededIdGenerator`), for
+            simulations that must be reproducible; ``None`` (default): random ids.
 
     Raises:
         TelemetryConfigError: bad limits, an empty service name, or OTLP asked for without
@@ -111,6 +134,7 @@ class Telemetry:
         flush_every: int | None = None,
         otlp: bool | None = None,
         depth_of: Callable[[str], int] | None = None,
+        id_seed: int | None = None,
     ) -> None:
         if not service_name or not service_name.strip():
             raise TelemetryConfigError("service_name must not be empty")
@@ -141,6 +165,7 @@ class Telemetry:
         self.tracer_provider = TracerProvider(
             sampler=ALWAYS_ON, resource=self.resource, shutdown_on_exit=False,
             span_limits=_SPAN_LIMITS, meter_provider=self.meter_provider,
+            id_generator=None if id_seed is None else SeededIdGenerator(id_seed),
         )
         self.logger_provider = LoggerProvider(
             resource=self.resource, shutdown_on_exit=False,
