@@ -1,6 +1,6 @@
 """Running the instrumented engine: a recorded scenario into the store, or a live run.
 
-A recorded run writes straight into the store through the DuckDB exporters (one process,
+A recorded run writes OTLP JSON lines files and loads them into the store (one process,
 minutes at most). A live run never holds the store: it writes OTLP JSON lines into a spool
 directory, rotated and published by rename, which ``toolkit load --spool`` (or
 ``toolkit alert``) folds into the store between its own short transactions.
@@ -73,10 +73,7 @@ def record_into(
 
     Telemetry goes through the Collector-shaped JSON lines exporters into ``otlp_dir`` (or a
     temporary directory), and the store loads those files afterwards, so a replay reaches
-    the store the way a production Collector's output does, and the store may stay open
-    in this process (the DuckDB exporters given a path write from a process of their own,
-    which cannot share the file; given the open store they are slower than files and load:
-    docs/store.md, "Performance").
+    the store the way a production Collector's output does.
     """
     from toolkit.workload.topology import Topology
 

@@ -1,4 +1,4 @@
-"""``Store``: the one object notebooks, the CLI and the exporters use to reach the data.
+"""``Store``: the one object notebooks, the CLI and the analyses use to reach the data.
 
 A store is a DuckDB file (readable and writable) or an exported Parquet tree (read-only,
 same API). Reads return pandas DataFrames in a deterministic order, so the same data gives

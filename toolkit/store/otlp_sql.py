@@ -6,7 +6,7 @@ cores; Python only splits the file into lines and names the lines that fail. Eve
 row carries its position (line ``ln``, resource ``ri``, scope ``si``, record ``pi``) and an
 ``error`` that is ``NULL`` for a good record, so one bad span never stops its neighbours.
 
-The encodings written here match ``values.py`` (attribute JSON) exactly.
+Attribute values are stored as ``values.py`` describes (plain JSON, two wrapped types).
 """
 
 from __future__ import annotations
@@ -546,11 +546,11 @@ def stage_logs_sql(lines: str, every_line: bool = False) -> list[str]:
 def promoted_from_json_sql(relation: str) -> str:
     """A subquery: ``relation`` with the promoted columns added from its ``attributes`` JSON.
 
-    Both ways into the store promote here, after the attribute JSON is written (by the
-    loader's SQL or by ``arrow.py``), so they cannot disagree; DuckDB parses each record's
-    JSON once for all the keys. A text column takes a string, or an integer as text; an
-    integer column takes a signed 64-bit integer, or a string holding exactly one. (DuckDB
-    types a JSON integer >= 0 UBIGINT.)
+    Promotion reads the attribute JSON once written, so a column always agrees with the
+    ``attributes`` it came from; DuckDB parses each record's JSON once for all the keys. A
+    text column takes a string, or an integer as text; an integer column takes a signed
+    64-bit integer, or a string holding exactly one. (DuckDB types a JSON integer >= 0
+    UBIGINT.)
     """
     paths = ", ".join(f"'$.\"{h.key}\"'" for h in HOT_ATTRIBUTES)
     cols = []
