@@ -6,20 +6,20 @@ Everything downstream (detectors, audit, alert, report, notebooks) reads telemet
 imports no OpenTelemetry. Tables and columns are documented in ``docs/store.md``.
 """
 
-from toolkit.store.api import Store, TimeLike
+from toolkit.store.api import LOAD_MEMORY, Store, TimeLike
 from toolkit.store.connect import StoreLocked
 from toolkit.store.otlp_json import LoadResult, Rejection
 from toolkit.store.rollup import RollupRefresh
 from toolkit.store.schema import SCHEMA_VERSION
-from toolkit.store.spool import SpoolWriter, fold_spool
+from toolkit.store.spool import fold_spool
 from toolkit.store.values import decode_attributes, decode_value
 
 __all__ = [
+    "LOAD_MEMORY",
     "SCHEMA_VERSION",
     "LoadResult",
     "Rejection",
     "RollupRefresh",
-    "SpoolWriter",
     "Store",
     "StoreLocked",
     "TimeLike",
