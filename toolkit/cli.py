@@ -148,20 +148,41 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _printable(text: str) -> str:
+    """``text`` with control characters (ESC and the rest, from telemetry) shown as escapes,
+    so a line printed to a terminal cannot move the cursor, recolour or retitle it."""
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
+
+
 def _cmd_load(args: argparse.Namespace) -> int:
+    import duckdb
+
     from toolkit.store import fold_spool
 
     if not args.paths and not args.spool:
         raise BadInput("give files or directories to load, or --spool DIR")
-    with _store(args, read_only=False) as store:
-        result = store.load(*args.paths) if args.paths else None
-        if args.spool:
-            folded = fold_spool(store, args.spool)
-            result = folded if result is None else result + folded
-            store.refresh_rollup()
+    if args.spool and not os.path.isdir(args.spool):
+        raise BadInput(f"{args.spool}: no such spool directory")
+    missing = [path for path in args.paths if not os.path.lexists(path)]
+    if missing:  # before the store is opened, so a typo leaves no empty store behind
+        raise BadInput(f"{missing[0]}: no such file or directory")
+    try:
+        with _store(args, read_only=False) as store:
+            result = store.load(*args.paths) if args.paths else None
+            if args.spool:
+                folded = fold_spool(store, args.spool)
+                result = folded if result is None else result + folded
+    except (OSError, duckdb.Error) as exc:  # a store that cannot be written, a full disk
+        raise BadInput(f"{args.db}: {' '.join(str(exc).split())}") from None
     assert result is not None
     for rejection in result.rejections:
-        print(f"toolkit load: rejected {rejection}", file=sys.stderr)
+        print(f"toolkit load: rejected {_printable(str(rejection))}", file=sys.stderr)
+    if result.rejected > len(result.rejections):
+        print(f"toolkit load: ... {result.rejected - len(result.rejections)} more rejections "
+              f"in the store's rejected table", file=sys.stderr)
     summary = {"files": result.files, "loaded": result.loaded, "spans": result.spans_loaded,
                "logs": result.logs_loaded, "duplicates": result.duplicates,
                "rejected": result.rejected}
@@ -349,7 +370,10 @@ def build_parser() -> argparse.ArgumentParser:
              "Load OTLP JSON from any producer (the Collector's file exporter, the toolkit's "
              "own files). Idempotent; bad lines are named, counted and kept aside.")
     p.add_argument("paths", nargs="*", metavar="PATH")
-    p.add_argument("--spool", metavar="DIR", help="fold a live run's spool directory in")
+    p.add_argument("--spool", metavar="DIR",
+                   help="fold in what producers (the Collector's file exporter with rotation, "
+                        "a live engine) appended to this directory since the last fold; "
+                        "safe while they write, and on any file (see docs/store.md)")
 
     p = verb("detect", "flag anomalous dedup ratios per environment",
              "toolkit detect --since 2024-05-06T00:00 --env acme-prod", _cmd_detect,
@@ -416,7 +440,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except ToolkitError as exc:
-        print(f"toolkit {args.verb}: error: {exc}", file=sys.stderr)
+        message = _printable(" ".join(str(exc).split()))
+        if args.verb == "load" and args.json:
+            _print_json({"error": message})
+        print(f"toolkit {args.verb}: error: {message}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print(f"toolkit {args.verb}: interrupted", file=sys.stderr)

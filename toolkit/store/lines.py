@@ -19,6 +19,7 @@ it is read only when the caller says the text is final.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -171,13 +172,17 @@ def split(text: bytes, before: int = 0) -> tuple[pa.Table | None, list[BadLine]]
     return (pa.Table.from_batches(batches, schema=_SCHEMA) if batches else None), bad
 
 
+_VISIBLE = re.compile(rb"[^ \t\r\n]")
+
+
 def _is_document(buf: bytes) -> bool | None:
     """Whether the text is one pretty-printed request: its first non-blank line opens a
     JSON object or array without closing an object. ``None``: no complete line yet."""
-    start = len(buf) - len(buf.lstrip(b" \t\r\n"))
-    end = buf.find(b"\n", start)
-    if start == len(buf) or end < 0:
+    found = _VISIBLE.search(buf)
+    end = buf.find(b"\n", found.start()) if found else -1
+    if found is None or end < 0:
         return None
+    start = found.start()
     line = buf[start:end].rstrip(b" \t\r\n")
     return line[:1] in (b"{", b"[") and not line.endswith(b"}")
 
@@ -215,6 +220,8 @@ class LineReader:
     def __iter__(self) -> Iterator[Lines]:
         pos, ln, tail = self._offset, self._line, self._tail
         pending = b""
+        parts: list[bytes] = []  # chunks of a line still without its newline, not yet joined
+        waiting = 0
         skipped, skip_tail = -1, b""  # >= 0 while passing over a line too long to hold
         batches: list[pa.RecordBatch] = []
         bad: list[BadLine] = []
@@ -233,7 +240,16 @@ class LineReader:
                 tail = (skip_tail + chunk[max(0, newline + 1 - TAIL_BYTES) : newline + 1])
                 tail = tail[-TAIL_BYTES:]
                 skipped, chunk = -1, chunk[newline + 1 :]
-            buf = pending + chunk if pending else chunk
+            if (pending or parts) and b"\n" not in chunk:  # joined once its newline comes
+                parts.append(chunk)
+                waiting += len(chunk)
+                if len(pending) + waiting > self._max_line:
+                    skipped = len(pending) + waiting
+                    skip_tail = b"".join([pending, *parts])[-TAIL_BYTES:]
+                    pending, parts, waiting = b"", [], 0
+                continue
+            buf = b"".join([pending, *parts, chunk]) if pending or parts else chunk
+            parts, waiting = [], 0
             if undecided:
                 document = _is_document(buf)
                 if document:
@@ -257,7 +273,8 @@ class LineReader:
         if final and skipped >= 0:
             bad.append(self._too_long(ln + 1))
             pos, ln, tail = pos + skipped, ln + 1, skip_tail
-        elif final and pending:
+        elif final and (pending or parts):
+            pending = b"".join([pending, *parts])
             table, last_bad = split(pending, ln)
             if table is not None:
                 batches += table.to_batches()

@@ -229,7 +229,7 @@ def _nested_value_json(array_json: str | None, kvlist_json: str | None) -> str |
         else:
             return "null"
         return dumps(plain)
-    except (BadInput, ValueError, TypeError):
+    except (BadInput, ValueError, TypeError, RecursionError):  # RecursionError: nested too deep
         return None
 
 
