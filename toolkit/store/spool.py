@@ -30,6 +30,7 @@ killed:
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import time
@@ -39,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from toolkit.store.lines import MAX_LINE_BYTES, TAIL_BYTES, Lines, split
 from toolkit.store.otlp_json import FileLoad, LoadResult, load_lines, read_lines
 from toolkit.store.source import Source, Unreadable, open_source
 
@@ -53,7 +55,11 @@ DONE = "done"
 PUBLISHED = ".published"
 _SKIPPED_SUFFIXES = (".tmp", ".part")
 # lumberjack (the Collector file exporter's rotation): name-2006-01-02T15-04-05.000.ext[.gz]
-_BACKUP = re.compile(r".+-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}(\.[^.]*)?(\.gz)?")
+_BACKUP = re.compile(
+    r"(?P<stem>.+)-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}(?P<ext>\.[^.]*)?(?:\.gz)?"
+)
+# A backup's unfinished last line waits this long for the file that continues it.
+_ORPHAN_SECONDS = 60.0
 _FORGET_AFTER_SECONDS = 7 * 86400
 
 
@@ -159,6 +165,8 @@ class _Fold:
         self.directory = str(root.absolute()) + os.sep
         self.total = LoadResult()
         self.finished: list[tuple[Path, Source]] = []
+        self.sources: dict[Path, Source | Unreadable] = {}
+        self.successors: dict[Path, Path] = {}
 
     def run(self) -> None:
         entries = sorted(
@@ -173,6 +181,8 @@ class _Fold:
             except Unreadable as exc:
                 sources.append((path, exc))
         names = {path.name for path in entries}
+        self.sources = dict(sources)
+        self.successors = _successors(entries)
         try:
             for path, source in sources:
                 if isinstance(source, Unreadable):
@@ -225,7 +235,8 @@ class _Fold:
         if cursor is not None and cursor.state == "finished":
             self.finished.append((path, source))
             return
-        if (cursor is not None and cursor.size == source.size
+        backup = is_backup_name(path.name)
+        if (cursor is not None and cursor.size == source.size and not backup
                 and (source.compressed or cursor.offset == source.size)):
             return  # nothing appended since the last fold
         offset, line, tail = (cursor.offset, cursor.lines, cursor.tail) if cursor else (0, 0, b"")
@@ -233,7 +244,9 @@ class _Fold:
         state = FileLoad(self.con, name)
         moved_from = cursor
         try:
-            reader = read_lines(source, offset=offset, line=line, tail=tail, final=sealed)
+            # A backup's unfinished last line continues at the start of the next file.
+            reader = read_lines(source, offset=offset, line=line, tail=tail,
+                                final=sealed and not backup)
             for lines in reader:
                 self.con.execute("BEGIN TRANSACTION")
                 try:
@@ -250,8 +263,12 @@ class _Fold:
                 moved_from = None
             else:
                 if sealed and source.complete:
-                    self._finish(source, name, offset, line, tail, moved_from)
-                    self.finished.append((path, source))
+                    rest = source.stream(offset).read(MAX_LINE_BYTES + 1) if backup else b""
+                    if not rest or self._stitch(path, source, state, rest, offset, line, tail,
+                                                moved_from):
+                        self._finish(source, name, offset + len(rest), line + bool(rest),
+                                     (tail + rest)[-TAIL_BYTES:], moved_from)
+                        self.finished.append((path, source))
         except Unreadable as exc:
             self._reject_file(source, name, state, str(exc), offset, line, tail, moved_from)
         if state.lines or state.rejected:
@@ -263,6 +280,41 @@ class _Fold:
         _save(self.con, source, name, offset=offset, lines=line, tail=tail, state="finished",
               moved_from=moved_from)
         self.con.execute("COMMIT")
+
+    def _stitch(self, path: Path, source: Source, state: FileLoad, rest: bytes, offset: int,
+                line: int, tail: bytes, moved_from: _Cursor | None) -> bool:
+        """Load a backup's unfinished last line ``rest`` joined to the first line of the
+        next file: the exporter's buffered writer can hand lumberjack half a line just
+        before a rotation, and the other half goes to the new file. Commits the two
+        cursors with the line. Returns ``False`` (nothing done) while the next file has
+        no complete first line yet; ``True`` when the caller may finish the backup."""
+        successor = self.successors.get(path)
+        if successor is None and time.time() - path.stat().st_mtime < _ORPHAN_SECONDS:
+            return False  # the exporter is between the rename and its new file
+        head = b""
+        follower = self.sources.get(successor) if successor else None
+        if isinstance(follower, Source) and len(rest) <= MAX_LINE_BYTES:
+            cursor = _find(self.con, follower, self.directory)
+            if cursor is None or cursor.offset == 0:
+                head = follower.stream(0).readline(MAX_LINE_BYTES + 1)
+                if not head.endswith(b"\n"):
+                    return False  # its first line is still being written
+        joined = rest + head
+        if head and not _valid(self.con, joined) and _valid(self.con, head):
+            joined, head = rest, b""  # not a continuation: the backup's line stays alone
+        table, bad = split(joined, line)
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            load_lines(state, Lines(table, offset + len(rest), line + 1, b"", bad))
+            if head:
+                assert isinstance(follower, Source) and successor is not None
+                _save(self.con, follower, str(successor.absolute()), offset=len(head),
+                      lines=1, tail=head[-TAIL_BYTES:], state="reading")
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        return True
 
     def _reject_file(self, source: Source, name: str, state: FileLoad, error: str,
                      offset: int, line: int, tail: bytes, moved_from: _Cursor | None) -> None:
@@ -301,6 +353,30 @@ class _Fold:
         for device, inode in gone:
             self.con.execute("DELETE FROM ingest_cursors WHERE device = ? AND inode = ?",
                              [device, inode])
+
+
+def _valid(con: duckdb.DuckDBPyConnection, text: bytes) -> bool:
+    rows = con.execute("SELECT json_valid(?)", [text.decode("utf-8", "replace")]).fetchall()
+    return bool(rows and rows[0][0])
+
+
+def _successors(entries: list[Path]) -> dict[Path, Path]:
+    """Each Collector backup's next file: the next backup of the same file by time, or the
+    file itself (``otlp-<time>.jsonl[.gz]`` -> ... -> ``otlp.jsonl``)."""
+    families: dict[tuple[str, str], list[Path]] = {}
+    names = {path.name for path in entries}
+    for path in entries:
+        match = _BACKUP.fullmatch(path.name)
+        if match and path.name.removesuffix(".gz") not in names - {path.name}:
+            families.setdefault((match["stem"], match["ext"] or ""), []).append(path)
+    out: dict[Path, Path] = {}
+    for (stem, ext), backups in families.items():
+        chain = sorted(backups, key=lambda p: p.name.removesuffix(".gz"))
+        live = backups[0].with_name(stem + ext)
+        if live in entries:
+            chain.append(live)
+        out.update(itertools.pairwise(chain))
+    return out
 
 
 def fold_spool(store: Store, directory: str | Path) -> LoadResult:
