@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from toolkit.errors import BadInput
 from toolkit.store.lines import MAX_LINE_BYTES, TAIL_BYTES, Lines, split
 from toolkit.store.otlp_json import FileLoad, LoadResult, load_lines, read_lines
 from toolkit.store.source import Source, Unreadable, open_source
@@ -169,8 +170,13 @@ class _Fold:
         self.successors: dict[Path, Path] = {}
 
     def run(self) -> None:
+        try:
+            listed = list(self.root.iterdir())
+        except OSError as exc:
+            raise BadInput(f"{self.root}: cannot read the spool directory: "
+                           f"{exc.strerror or exc}") from None
         entries = sorted(
-            p for p in self.root.iterdir()
+            p for p in listed
             if not p.name.startswith(".") and p.name != DONE
             and not p.name.endswith(_SKIPPED_SUFFIXES)
         )
@@ -337,9 +343,13 @@ class _Fold:
             if not self._ours(path, source):
                 continue
             done = self.root / DONE
-            done.mkdir(exist_ok=True)
-            os.replace(path, _free_name(done, path.name))
-            (self.root / PUBLISHED / path.name).unlink(missing_ok=True)
+            try:
+                done.mkdir(exist_ok=True)
+                os.replace(path, _free_name(done, path.name))
+                (self.root / PUBLISHED / path.name).unlink(missing_ok=True)
+            except OSError:
+                continue  # left in place: its cursor says it is read, so it costs a stat
+
 
     def forget_gone(self) -> None:
         """Drop the cursors of files gone for a week (a compressed copy appears within
@@ -383,7 +393,11 @@ def fold_spool(store: Store, directory: str | Path) -> LoadResult:
     """Load what arrived in the spool ``directory`` since the last fold (see the module).
 
     Each block of a file is one transaction with that file's cursor; the rollup is
-    refreshed once at the end, so a cron run costs in proportion to what arrived.
+    refreshed once at the end, so a cron run costs in proportion to what arrived. A
+    directory that does not exist (yet) holds nothing.
+
+    Raises:
+        BadInput: the directory cannot be read.
     """
     root = Path(directory)
     if not root.is_dir():
