@@ -230,9 +230,13 @@ class Store:
     def loading(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """The writable connection with DuckDB's memory capped at :data:`LOAD_MEMORY` for
         the while: a load works a few MiB of text at a time, and without the cap DuckDB
-        keeps what it touched cached up to most of the machine's memory."""
+        keeps what it touched cached up to most of the machine's memory. (Not for a store
+        in memory, whose data is that memory.)"""
         with self._lock:
             con = self._writable()
+            if self._path == ":memory:":
+                yield con
+                return
             rows = con.execute("SELECT current_setting('memory_limit')").fetchall()
             con.execute(f"SET memory_limit = '{LOAD_MEMORY}'")
             try:

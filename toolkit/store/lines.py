@@ -34,7 +34,6 @@ __all__ = [
     "BadLine",
     "LineReader",
     "Lines",
-    "is_blank",
     "split",
 ]
 
@@ -84,11 +83,6 @@ class Lines:
     document: bytes | None = None
     document_line: int = 0
     document_final: bool = False
-
-
-def is_blank(text: bytes) -> bool:
-    """Whether a line holds only whitespace (such lines are skipped, not rejected)."""
-    return not text.strip(b" \t\r\n")
 
 
 def _offsets(text: pa.LargeStringArray) -> np.ndarray:

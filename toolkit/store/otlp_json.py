@@ -424,10 +424,17 @@ def _load_document(state: FileLoad, lines: Lines, final: bool) -> bool:
     parser stopped (instead of as hundreds of broken lines). Returns ``False`` when it does
     not parse yet and more text may come."""
     text = lines.document or b""
-    rows = state.con.execute("SELECT json_valid(?)", [text.decode("utf-8", "replace")]).fetchall()
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if not final:
+            return False
+        state.reject(lines.document_line, "", f"not UTF-8 text (byte {exc.start + 1})", text)
+        return True
+    rows = state.con.execute("SELECT json_valid(?)", [decoded]).fetchall()
     if rows and rows[0][0]:
         table = pa.table({"ln": pa.array([lines.document_line], pa.int64()),
-                          "text": pa.array([text.decode("utf-8")], pa.large_string())})
+                          "text": pa.array([decoded], pa.large_string())})
         _load_lines(state, table)
         return True
     if not final:

@@ -270,10 +270,11 @@ class _Fold:
             else:
                 if sealed and source.complete:
                     rest = source.stream(offset).read(MAX_LINE_BYTES + 1) if backup else b""
-                    if not rest or self._stitch(path, source, state, rest, offset, line, tail,
-                                                moved_from):
-                        self._finish(source, name, offset + len(rest), line + bool(rest),
-                                     (tail + rest)[-TAIL_BYTES:], moved_from)
+                    if not rest:
+                        self._finish(source, name, offset, line, tail, moved_from)
+                        self.finished.append((path, source))
+                    elif self._stitch(path, source, state, rest, offset, line, tail,
+                                      moved_from):
                         self.finished.append((path, source))
         except Unreadable as exc:
             self._reject_file(source, name, state, str(exc), offset, line, tail, moved_from)
@@ -292,10 +293,14 @@ class _Fold:
         """Load a backup's unfinished last line ``rest`` joined to the first line of the
         next file: the exporter's buffered writer can hand lumberjack half a line just
         before a rotation, and the other half goes to the new file. Commits the two
-        cursors with the line. Returns ``False`` (nothing done) while the next file has
-        no complete first line yet; ``True`` when the caller may finish the backup."""
+        cursors with the line (the backup's finished). Returns ``False`` (nothing done)
+        while the next file has no complete first line yet."""
         successor = self.successors.get(path)
-        if successor is None and time.time() - path.stat().st_mtime < _ORPHAN_SECONDS:
+        try:
+            age = time.time() - path.stat().st_mtime
+        except OSError:
+            age = _ORPHAN_SECONDS
+        if successor is None and age < _ORPHAN_SECONDS:
             return False  # the exporter is between the rename and its new file
         head = b""
         follower = self.sources.get(successor) if successor else None
@@ -312,6 +317,9 @@ class _Fold:
         self.con.execute("BEGIN TRANSACTION")
         try:
             load_lines(state, Lines(table, offset + len(rest), line + 1, b"", bad))
+            _save(self.con, source, str(path.absolute()), offset=offset + len(rest),
+                  lines=line + 1, tail=(tail + rest)[-TAIL_BYTES:], state="finished",
+                  moved_from=moved_from)
             if head:
                 assert isinstance(follower, Source) and successor is not None
                 _save(self.con, follower, str(successor.absolute()), offset=len(head),
