@@ -7,6 +7,7 @@ the same frame from either form.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -231,18 +232,27 @@ class Store:
         """The writable connection with DuckDB's memory capped at :data:`LOAD_MEMORY` for
         the while: a load works a few MiB of text at a time, and without the cap DuckDB
         keeps what it touched cached up to most of the machine's memory. (Not for a store
-        in memory, whose data is that memory.)"""
+        in memory, whose data is that memory.)
+
+        A load commits every block, so DuckDB's automatic checkpoint (every 16 MB of
+        write-ahead log) would rewrite the tables every few blocks; it is put off until the
+        load ends, then done once."""
         with self._lock:
             con = self._writable()
             if self._path == ":memory:":
                 yield con
                 return
-            rows = con.execute("SELECT current_setting('memory_limit')").fetchall()
+            saved = con.execute("SELECT current_setting('memory_limit'), "
+                                "current_setting('checkpoint_threshold')").fetchall()[0]
             con.execute(f"SET memory_limit = '{LOAD_MEMORY}'")
+            con.execute("SET checkpoint_threshold = '1GB'")
             try:
                 yield con
             finally:
-                con.execute(f"SET memory_limit = '{rows[0][0]}'")
+                with contextlib.suppress(duckdb.Error):  # never hide the error being raised
+                    con.execute(f"SET checkpoint_threshold = '{saved[1]}'")
+                    con.execute("CHECKPOINT")
+                    con.execute(f"SET memory_limit = '{saved[0]}'")
 
     def refresh_rollup(self) -> RollupRefresh:
         """Recompute the dirty minutes of ``env_minute`` (cheap when nothing is new)."""
