@@ -7,6 +7,9 @@
 2. The same 100 MB file loaded by a single ``toolkit load --spool`` that finds it all at
    once (the worst case for one run).
 3. ``toolkit load sample_logs/may7`` into a new store. Issue 14's target: 300 MB.
+4. ``toolkit load --spool`` of a spool of poison (issue 11: seconds and a few hundred MB,
+   never a MemoryError): a gzip bomb (1 GiB of spaces), a symlink to ``/dev/zero``, 20 MB
+   of blank lines, a 70 MiB line, binary data.
 
 Each figure is the child process's peak RSS (``wait4``'s ``ru_maxrss``), with its wall
 time. Prints; asserts nothing.
@@ -24,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,6 +93,22 @@ def main() -> None:
         rss, seconds, code = run("load", str(SAMPLE), "--db", str(root / "may7.duckdb"))
         print(f"load sample_logs/may7 (7.5 MB gzip, 206 MB of JSON): peak RSS {rss} MB, "
               f"{seconds:.1f} s, exit {code}")
+
+        poison = root / "poison"
+        poison.mkdir()
+        compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+        with open(poison / "bomb.jsonl.gz", "wb") as out:
+            for _ in range(1024):
+                out.write(compressor.compress(b" " * (1 << 20)))
+            out.write(compressor.flush())
+        os.symlink("/dev/zero", poison / "zero.jsonl")
+        (poison / "blank.jsonl").write_bytes(b"\n" * 20_000_000)
+        (poison / "long.jsonl").write_bytes(b"[" + b" " * (70 << 20) + b"\n")
+        (poison / "binary.jsonl").write_bytes(bytes(range(256)) * 4096)
+        rss, seconds, code = run("load", "--spool", str(poison), "--db", str(root / "p.duckdb"))
+        print(f"load --spool of a spool of poison (gzip bomb of 1 GiB, /dev/zero, 20 MB of "
+              f"blank lines, a 70 MiB line, binary): peak RSS {rss} MB, {seconds:.1f} s, "
+              f"exit {code} (2: rejections)")
 
 
 if __name__ == "__main__":

@@ -164,3 +164,18 @@ def test_control_characters_from_telemetry_are_not_printed_raw(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "\x1b" not in proc.stderr and "\\x1b[31mred" in proc.stderr
+
+
+def test_a_request_too_big_for_the_memory_cap_still_loads(tmp_path):
+    """One line of 35 MiB (30,000 spans) needs more than the load's DuckDB memory cap to
+    parse: it is loaded under the default limit instead of blocking the spool for ever."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    big = [span(i, i) | {"attributes": [{"key": f"k{j}", "value": {"stringValue": "v" * 40}}
+                                        for j in range(12)]} for i in range(30_000)]
+    (spool / "otlp.jsonl").write_text(json.dumps(traces_request(big)) + "\n" + good(1) + "\n")
+    with Store.open(tmp_path / "store.duckdb") as store:
+        result = fold_spool(store, spool)
+        limit = store.sql("SELECT current_setting('memory_limit') AS m").m[0]
+    assert (result.spans_loaded, result.logs_loaded, result.rejected) == (30_000, 1, 0)
+    assert limit != "122.0 MiB"  # the load's cap is lifted again afterwards

@@ -17,9 +17,10 @@ never stops the good records of the same load; a file that cannot be read as tex
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ __all__ = [
     "LoadResult",
     "Rejection",
     "expand_paths",
+    "load_block",
     "load_file",
     "load_lines",
     "read_lines",
@@ -189,6 +191,18 @@ class FileLoad:
         finally:
             self.con.unregister("_t_rejected")
         self.pending.clear()
+
+    def snapshot(self) -> tuple[Any, ...]:
+        """The counts and pending rejections, to :meth:`restore` after a rolled-back try."""
+        return (self.lines, self.spans_loaded, self.logs_loaded, self.duplicates,
+                self.ignored_lines, self.rejected, len(self.shown), list(self.pending))
+
+    def restore(self, saved: tuple[Any, ...]) -> None:
+        """Back to a :meth:`snapshot`."""
+        (self.lines, self.spans_loaded, self.logs_loaded, self.duplicates,
+         self.ignored_lines, self.rejected, shown, pending) = saved
+        del self.shown[shown:]
+        self.pending[:] = pending
 
     def record_ledger(self, size: int) -> None:
         """One ``loaded_files`` row with the counts so far."""
@@ -414,9 +428,12 @@ def _load_lines(state: FileLoad, lines: pa.Table) -> None:
             _load_spans(state, every_line=span_lines == lines.num_rows)
         if log_lines:
             _load_logs(state, every_line=log_lines == lines.num_rows)
-    finally:
-        con.unregister("_t_lines")
-        _drop_temp(con)
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # the transaction is aborted: keep the cause
+            con.unregister("_t_lines")
+        raise
+    con.unregister("_t_lines")
+    _drop_temp(con)
 
 
 def _load_document(state: FileLoad, lines: Lines, final: bool) -> bool:
@@ -478,6 +495,45 @@ def load_lines(state: FileLoad, lines: Lines, *, final: bool = True) -> bool:
     return True
 
 
+def load_block(state: FileLoad, lines: Lines, *, final: bool = True,
+               also: Callable[[], None] | None = None) -> bool:
+    """:func:`load_lines` in a transaction of its own, with ``also`` (a cursor's update) in
+    the same transaction; returns what :func:`load_lines` does.
+
+    A block too big for the load's memory cap (one request of tens of MB, whose parse takes
+    several times its size) is loaded again under DuckDB's default limit, rather than
+    failing this load and every later one on the same block.
+    """
+    before = state.snapshot()
+    try:
+        return _in_transaction(state, lines, final, also)
+    except duckdb.OutOfMemoryException:
+        state.restore(before)
+    con = state.con
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    con.execute("RESET memory_limit")
+    try:
+        return _in_transaction(state, lines, final, also)
+    finally:
+        con.execute(f"SET memory_limit = '{limit}'")
+
+
+def _in_transaction(state: FileLoad, lines: Lines, final: bool,
+                    also: Callable[[], None] | None) -> bool:
+    con = state.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        done = load_lines(state, lines, final=final)
+        if done and also is not None:
+            also()
+        con.execute("COMMIT" if done else "ROLLBACK")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # a failed COMMIT leaves no transaction
+            con.execute("ROLLBACK")
+        raise
+    return done
+
+
 def read_lines(source: Source, *, offset: int = 0, line: int = 0, tail: bytes = b"",
                final: bool) -> LineReader:
     """The lines of ``source`` from ``offset`` (``final``: the file will not grow; a gzip
@@ -508,26 +564,24 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
     """
     name = str(path.resolve())
     state = FileLoad(con, name)
-    con.execute("BEGIN TRANSACTION")
+    size = 0
     try:
-        size = 0
+        source = open_source(path)
+    except Unreadable as exc:
+        state.reject(0, "", str(exc), None)
+    else:
+        size = source.size
         try:
-            source = open_source(path)
+            for lines in read_lines(source, final=True):
+                load_block(state, lines)
+            if source.damage:
+                state.reject(0, "", f"{source.damage}: kept the lines before it", None)
         except Unreadable as exc:
             state.reject(0, "", str(exc), None)
-        else:
-            size = source.size
-            try:
-                for lines in read_lines(source, final=True):
-                    load_lines(state, lines)
-                    con.execute("COMMIT")
-                    con.execute("BEGIN TRANSACTION")
-                if source.damage:
-                    state.reject(0, "", f"{source.damage}: kept the lines before it", None)
-            except Unreadable as exc:
-                state.reject(0, "", str(exc), None)
-            finally:
-                source.close()
+        finally:
+            source.close()
+    con.execute("BEGIN TRANSACTION")
+    try:
         state.store_rejections()
         state.record_ledger(size)
         con.execute("COMMIT")

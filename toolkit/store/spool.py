@@ -42,7 +42,7 @@ import duckdb
 
 from toolkit.errors import BadInput
 from toolkit.store.lines import MAX_LINE_BYTES, TAIL_BYTES, Lines, split
-from toolkit.store.otlp_json import FileLoad, LoadResult, load_lines, read_lines
+from toolkit.store.otlp_json import FileLoad, LoadResult, load_block, read_lines
 from toolkit.store.source import Source, Unreadable, open_source
 
 if TYPE_CHECKING:
@@ -254,18 +254,13 @@ class _Fold:
             reader = read_lines(source, offset=offset, line=line, tail=tail,
                                 final=sealed and not backup)
             for lines in reader:
-                self.con.execute("BEGIN TRANSACTION")
-                try:
-                    if not load_lines(state, lines, final=lines.document_final):
-                        self.con.execute("ROLLBACK")
-                        break
-                    offset, line, tail = lines.offset, lines.lines, lines.tail
-                    _save(self.con, source, name, offset=offset, lines=line, tail=tail,
-                          state="reading", moved_from=moved_from)
-                    self.con.execute("COMMIT")
-                except BaseException:
-                    self.con.execute("ROLLBACK")
-                    raise
+                def advance(lines: Lines = lines, moved: _Cursor | None = moved_from) -> None:
+                    _save(self.con, source, name, offset=lines.offset, lines=lines.lines,
+                          tail=lines.tail, state="reading", moved_from=moved)
+
+                if not load_block(state, lines, final=lines.document_final, also=advance):
+                    break
+                offset, line, tail = lines.offset, lines.lines, lines.tail
                 moved_from = None
             else:
                 if sealed and source.complete:
@@ -314,9 +309,8 @@ class _Fold:
         if head and not _valid(self.con, joined) and _valid(self.con, head):
             joined, head = rest, b""  # not a continuation: the backup's line stays alone
         table, bad = split(joined, line)
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            load_lines(state, Lines(table, offset + len(rest), line + 1, b"", bad))
+
+        def cursors() -> None:
             _save(self.con, source, str(path.absolute()), offset=offset + len(rest),
                   lines=line + 1, tail=(tail + rest)[-TAIL_BYTES:], state="finished",
                   moved_from=moved_from)
@@ -324,10 +318,8 @@ class _Fold:
                 assert isinstance(follower, Source) and successor is not None
                 _save(self.con, follower, str(successor.absolute()), offset=len(head),
                       lines=1, tail=head[-TAIL_BYTES:], state="reading")
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+
+        load_block(state, Lines(table, offset + len(rest), line + 1, b"", bad), also=cursors)
         return True
 
     def _reject_file(self, source: Source, name: str, state: FileLoad, error: str,
