@@ -51,10 +51,9 @@ class _GuardedGzip(io.RawIOBase):
     """A gzip stream that stops, with :class:`Unreadable`, once it expands too much, and
     that remembers whether it ended cleanly (a file still being compressed has no end)."""
 
-    def __init__(self, raw: BinaryIO, compressed_size: int) -> None:
+    def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
         self._gzip = gzip.GzipFile(fileobj=raw, mode="rb")
-        self._size = compressed_size
         self.produced = 0
         self.complete = False
         self.damage: str | None = None
@@ -124,7 +123,7 @@ class Source:
             return self._raw
         raw = os.fdopen(os.dup(self._raw.fileno()), "rb")
         raw.seek(0)  # the descriptor's position is shared, and self._raw read ahead
-        self._gzip = _GuardedGzip(raw, self.size)
+        self._gzip = _GuardedGzip(raw)
         reader = io.BufferedReader(self._gzip, buffer_size=1 << 20)
         _skip(reader, offset)
         return reader
@@ -195,6 +194,6 @@ def open_source(path: str | Path) -> Source:
 
 def binary_reason(text: bytes) -> str | None:
     """Why the start of a file is binary data rather than JSON text, or ``None``: JSON text
-    never holds a NUL byte (the rule ``git`` and ``grep`` use on a file's first 8 KiB)."""
+    never holds a NUL byte (the rule ``git`` and ``grep`` apply to a file's first bytes)."""
     nul = text.find(b"\x00", 0, 8192)
     return None if nul < 0 else f"binary data, not JSON text (a NUL byte at byte {nul + 1})"
