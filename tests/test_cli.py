@@ -48,8 +48,7 @@ def test_errors_are_json_objects_with_json(tmp_path):
     missing = _toolkit("audit", "--db", str(tmp_path / "none.duckdb"), "--json")
     assert missing.returncode == 2
     assert json.loads(missing.stdout) == {
-        "error": f"{tmp_path / 'none.duckdb'}: no such store (simulate or load telemetry first)",
-        "command": "toolkit audit"}
+        "error": f"{tmp_path / 'none.duckdb'}: no such store (simulate or load telemetry first)"}
     usage = _toolkit("simulate", "--days", "0", "--json")
     assert usage.returncode == 2
     assert json.loads(usage.stdout)["error"].endswith("'0' must be at least 1")
@@ -67,7 +66,7 @@ def test_control_characters_from_telemetry_are_neutralised(capsys):
     """An ESC in a value printed for people is shown as an escape, never sent raw."""
     from toolkit.cli import _safe
 
-    assert _safe("acme\x1b[2J-prod\r\n") == "acme\\x1b[2J-prod\\x0d\n"
+    assert _safe("acme\x1b[2J-prod\r\u202e\n") == "acme\\x1b[2J-prod\\r\\u202e\n"
 
 
 @pytest.mark.parametrize(

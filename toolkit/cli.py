@@ -32,14 +32,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_ERROR)
 
 
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))
-            if chr(c) not in "\n\t"}
-
-
 def _safe(text: str) -> str:
-    """``text`` with control characters (ESC and the like, which telemetry may carry) shown
-    as escapes, so nothing printed can drive the reader's terminal."""
-    return text.translate(_CONTROL)
+    """``text`` with control and other unprintable characters (ESC, CR, C1 codes, bidi
+    overrides: telemetry may carry any of them) shown as escapes, so nothing printed can move
+    the reader's cursor, recolour, retitle or reorder their terminal."""
+    return "".join(
+        ch if ch.isprintable() or ch in " \n\t" else ch.encode("unicode_escape").decode("ascii")
+        for ch in text)
 
 
 def _fail(prog: str, message: str, *, as_json: bool) -> None:
@@ -47,7 +46,7 @@ def _fail(prog: str, message: str, *, as_json: bool) -> None:
     ``{"error": ...}`` on stdout for programs."""
     line = " ".join(str(message).split())
     if as_json:
-        _print_json({"error": line, "command": prog})
+        _print_json({"error": line})
     print(_safe(f"{prog}: error: {line}"), file=sys.stderr)
 
 
@@ -202,19 +201,31 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_load(args: argparse.Namespace) -> int:
+    import duckdb
+
     from toolkit.store import fold_spool
 
     if not args.paths and not args.spool:
         raise BadInput("give files or directories to load, or --spool DIR")
-    with _store(args, read_only=False) as store:
-        result = store.load(*args.paths) if args.paths else None
-        if args.spool:
-            folded = fold_spool(store, args.spool)
-            result = folded if result is None else result + folded
-            store.refresh_rollup()
+    if args.spool and not os.path.isdir(args.spool):
+        raise BadInput(f"{args.spool}: no such spool directory")
+    missing = [path for path in args.paths if not os.path.lexists(path)]
+    if missing:  # before the store is opened, so a typo leaves no empty store behind
+        raise BadInput(f"{missing[0]}: no such file or directory")
+    try:
+        with _store(args, read_only=False) as store:
+            result = store.load(*args.paths) if args.paths else None
+            if args.spool:
+                folded = fold_spool(store, args.spool)
+                result = folded if result is None else result + folded
+    except (OSError, duckdb.Error) as exc:  # a store that cannot be written, a full disk
+        raise BadInput(f"{args.db}: {' '.join(str(exc).split())}") from None
     assert result is not None
     for rejection in result.rejections:
-        print(f"toolkit load: rejected {rejection}", file=sys.stderr)
+        print(f"toolkit load: rejected {_safe(str(rejection))}", file=sys.stderr)
+    if result.rejected > len(result.rejections):
+        print(f"toolkit load: ... {result.rejected - len(result.rejections)} more rejections "
+              f"in the store's rejected table", file=sys.stderr)
     summary = {"files": result.files, "loaded": result.loaded, "spans": result.spans_loaded,
                "logs": result.logs_loaded, "duplicates": result.duplicates,
                "rejected": result.rejected}
@@ -455,7 +466,10 @@ def build_parser() -> argparse.ArgumentParser:
              "own files). Idempotent; bad lines are named, counted and kept aside.")
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="OTLP JSON files or directories of them (.json, .jsonl, .gz)")
-    p.add_argument("--spool", metavar="DIR", help="fold a live run's spool directory in")
+    p.add_argument("--spool", metavar="DIR",
+                   help="fold in what producers (the Collector's file exporter with rotation, "
+                        "a live engine) appended to this directory since the last fold; "
+                        "safe while they write, and on any file (see docs/store.md)")
 
     p = verb("detect", "flag anomalous dedup ratios per environment",
              "toolkit detect --since 2024-05-06T00:00 --env acme-prod", _cmd_detect,

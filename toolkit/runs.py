@@ -1,6 +1,6 @@
 """Running the instrumented engine: a recorded scenario into the store, or a live run.
 
-A recorded run writes straight into the store through the DuckDB exporters (one process,
+A recorded run writes OTLP JSON lines files and loads them into the store (one process,
 minutes at most). A live run never holds the store: it writes OTLP JSON lines into a spool
 directory, rotated and published by rename, which ``toolkit load --spool`` (or
 ``toolkit alert``) folds into the store between its own short transactions.
@@ -15,16 +15,14 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from opentelemetry.sdk._logs.export import LogRecordExportResult
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from typing import TYPE_CHECKING
 
 from toolkit.errors import BadInput
-from toolkit.store import SpoolWriter, Store
-from toolkit.telemetry import Telemetry, logs_line, spans_line
-from toolkit.telemetry.exporters import LogRecordExporter
+from toolkit.telemetry import Telemetry
 from toolkit.workload.scenarios import RunResult, run_scenario
+
+if TYPE_CHECKING:
+    from toolkit.store import Store
 
 
 def terminal_progress(label: str) -> Callable[[float], None] | None:
@@ -53,6 +51,8 @@ def record_scenario(
 ) -> RunResult:
     """Simulate a scenario with full telemetry into the store at ``db`` (and, with
     ``otlp_dir``, as OTLP JSON lines files), then bring the rollup up to date."""
+    from toolkit.store import Store
+
     with Store.open(db) as store:
         return record_into(store, name, seed=seed, days=days, otlp_dir=otlp_dir,
                            compress=compress, tenants=tenants, progress=progress)
@@ -73,10 +73,7 @@ def record_into(
 
     Telemetry goes through the Collector-shaped JSON lines exporters into ``otlp_dir`` (or a
     temporary directory), and the store loads those files afterwards, so a replay reaches
-    the store the way a production Collector's output does, and the store may stay open
-    in this process (the DuckDB exporters given a path write from a process of their own,
-    which cannot share the file; given the open store they are slower than files and load:
-    docs/store.md, "Performance").
+    the store the way a production Collector's output does.
     """
     from toolkit.workload.topology import Topology
 
@@ -103,36 +100,6 @@ def record_into(
     return result
 
 
-class _SpoolSink:
-    """Shared by the two spool exporters: one writer, serialised, closed on shutdown."""
-
-    def __init__(self, writer: SpoolWriter) -> None:
-        self._writer, self._lock = writer, threading.Lock()
-
-    def _write(self, line: bytes) -> None:
-        with self._lock:
-            self._writer.write(line.decode("utf-8"))
-
-    def shutdown(self) -> None:
-        with self._lock:
-            self._writer.close()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True
-
-
-class _SpoolSpans(_SpoolSink, SpanExporter):
-    def export(self, spans: Sequence[Any]) -> SpanExportResult:
-        self._write(spans_line(spans))
-        return SpanExportResult.SUCCESS
-
-
-class _SpoolLogs(_SpoolSink, LogRecordExporter):  # type: ignore[misc,valid-type]
-    def export(self, batch: Sequence[Any]) -> LogRecordExportResult:
-        self._write(logs_line(batch))
-        return LogRecordExportResult.SUCCESS
-
-
 def run_live(
     *,
     spool: str | Path,
@@ -143,7 +110,9 @@ def run_live(
     stop: threading.Event | None = None,
 ) -> dict[str, int]:
     """Run the instrumented engine on real time until SIGINT/SIGTERM (or ``stop``), writing
-    telemetry into ``spool``; on the way out, flush what is buffered and publish the files.
+    telemetry into ``spool`` (:meth:`Telemetry.to_spool`); on the way out, flush what is
+    buffered and publish the files. Imports neither DuckDB nor pandas: the store is the
+    loader's business.
 
     The engine's clock starts at the wall clock now; ``speed`` compresses time.
     """
@@ -159,12 +128,8 @@ def run_live(
     plan = get_scenario(scenario)
     topology = Topology()
     clock = LiveClock(speed=speed)
-    spans_writer = SpoolWriter(spool, "traces", max_seconds=rotate_seconds)
-    logs_writer = SpoolWriter(spool, "logs", max_seconds=rotate_seconds)
     # Small batches exported every second: a kill loses at most the last unpublished file.
-    telemetry = Telemetry(span_exporters=[_SpoolSpans(spans_writer)],
-                          log_exporters=[_SpoolLogs(logs_writer)],
-                          schedule_delay_millis=1000, flush_every=256)
+    telemetry = Telemetry.to_spool(spool, rotate_seconds=rotate_seconds, flush_every=256)
     engine = Engine(topology.environments(), topology.schemas(), observer=telemetry.observer,
                     processor=SimulatedProcessor(random.Random(seed),
                                                  mean_seconds=plan.mean_seconds,

@@ -1,4 +1,4 @@
-"""JSON lines files: complete-only visibility, rotation by size, gzip."""
+"""JSON lines files: complete-only visibility, rotation by size and age, gzip, spools."""
 
 from __future__ import annotations
 
@@ -81,6 +81,7 @@ def test_writing_after_close_is_an_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("options", "message"), [
     ({"max_bytes": 0}, "max_bytes must be > 0, got 0"),
+    ({"max_seconds": 0}, "max_seconds must be > 0, got 0"),
     ({"compresslevel": 10}, "compresslevel must be 0-9, got 10"),
 ])
 def test_bad_settings_fail_at_construction(
@@ -96,3 +97,33 @@ def test_an_unusable_directory_fails_at_construction(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(TelemetryConfigError, match="cannot create the telemetry directory"):
         RotatingJsonLinesFile(tmp_path / "file" / "traces.jsonl")
+
+
+def test_files_rotate_by_age_on_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """max_seconds: a write to a file that old completes it, so a slow stream is published."""
+    clock = [100.0]
+    monkeypatch.setattr("toolkit.telemetry.files.time.monotonic", lambda: clock[0])
+    out = RotatingJsonLinesFile(tmp_path / "logs.jsonl", max_seconds=10)
+    out.write(LINE)
+    clock[0] += 9.9
+    out.write(LINE)
+    assert _names(tmp_path) == ["logs-000001.jsonl.tmp"]
+    clock[0] += 0.1
+    out.write(LINE)
+    assert _names(tmp_path) == ["logs-000001.jsonl"]
+    assert (tmp_path / "logs-000001.jsonl").read_bytes() == LINE * 3
+
+
+def test_a_spool_file_is_marked_with_its_identity_when_published(tmp_path: Path) -> None:
+    """spool=True: each published file has a marker .published/<name> holding its device
+    and inode (what the loader checks before moving it), gzip or not."""
+    for compress in (False, True):
+        out = RotatingJsonLinesFile(tmp_path / f"c{compress:d}.jsonl", max_bytes=1,
+                                    compress=compress, spool=True)
+        out.write(LINE)
+        out.close()
+    for name in ("c0-000001.jsonl", "c1-000001.jsonl.gz"):
+        info = (tmp_path / name).stat()
+        marker = (tmp_path / ".published" / name).read_text()
+        assert marker == f"{info.st_dev}:{info.st_ino}\n"
+    assert gzip.decompress((tmp_path / "c1-000001.jsonl.gz").read_bytes()) == LINE

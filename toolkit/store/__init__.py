@@ -1,28 +1,25 @@
-"""The DuckDB store: schema, loaders, SDK exporters, read access, rollup, Parquet export.
+"""The DuckDB store: schema, the OTLP JSON loader, spool folding, read access, rollup, Parquet.
 
 Everything downstream (detectors, audit, alert, report, notebooks) reads telemetry through
-:class:`Store`; everything upstream writes it with :meth:`Store.load` (OTLP JSON files from
-any producer), the SDK exporters, or a spool directory folded in by short-lived loads.
-Tables and columns are documented in ``docs/store.md``.
+:class:`Store`; everything upstream reaches it as OTLP JSON files, loaded with
+:meth:`Store.load` or folded in from a spool directory with :func:`fold_spool`. The store
+imports no OpenTelemetry. Tables and columns are documented in ``docs/store.md``.
 """
 
-from toolkit.store.api import Store, TimeLike
+from toolkit.store.api import LOAD_MEMORY, Store, TimeLike
 from toolkit.store.connect import StoreLocked
-from toolkit.store.exporters import DuckDBLogRecordExporter, DuckDBSpanExporter
 from toolkit.store.otlp_json import LoadResult, Rejection
 from toolkit.store.rollup import RollupRefresh
 from toolkit.store.schema import SCHEMA_VERSION
-from toolkit.store.spool import SpoolWriter, fold_spool
+from toolkit.store.spool import fold_spool
 from toolkit.store.values import decode_attributes, decode_value
 
 __all__ = [
+    "LOAD_MEMORY",
     "SCHEMA_VERSION",
-    "DuckDBLogRecordExporter",
-    "DuckDBSpanExporter",
     "LoadResult",
     "Rejection",
     "RollupRefresh",
-    "SpoolWriter",
     "Store",
     "StoreLocked",
     "TimeLike",

@@ -1,4 +1,4 @@
-"""``Store``: the one object notebooks, the CLI and the exporters use to reach the data.
+"""``Store``: the one object notebooks, the CLI and the analyses use to reach the data.
 
 A store is a DuckDB file (readable and writable) or an exported Parquet tree (read-only,
 same API). Reads return pandas DataFrames in a deterministic order, so the same data gives
@@ -7,16 +7,16 @@ the same frame from either form.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from toolkit.errors import BadInput
 from toolkit.store import audit_sql, otlp_sql, parquet
@@ -25,13 +25,22 @@ from toolkit.store.otlp_json import LoadResult, expand_paths, load_file
 from toolkit.store.rollup import DIRTY_FROM, RollupRefresh, rebuild_rollup, refresh_rollup
 from toolkit.store.schema import MigrationNeeded, ensure_schema, get_meta
 
-__all__ = ["Store", "TimeLike"]
+if TYPE_CHECKING:
+    import pandas as pd
 
-#: Accepted wherever a time bound is: naive values are UTC, aware ones are converted.
-TimeLike = datetime | str | pd.Timestamp
+__all__ = ["LOAD_MEMORY", "Store", "TimeLike"]
+
+#: DuckDB's memory cap while loading (``toolkit load`` stays under 300 MB in all).
+LOAD_MEMORY = "128MB"
+
+#: Accepted wherever a time bound is (a ``pandas.Timestamp`` is a ``datetime``): naive
+#: values are UTC, aware ones are converted.
+TimeLike = datetime | str
 
 
 def _utc(value: TimeLike, what: str) -> datetime:
+    import pandas as pd  # only reads need pandas; a load does not
+
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
@@ -208,7 +217,8 @@ class Store:
     def load(self, *paths: str | Path, refresh: bool = True) -> LoadResult:
         """Load OTLP JSON files or directories of them (see ``otlp_json``).
 
-        Each file is one transaction; loading a file again adds nothing. Bad lines and
+        Each block of a file (a few MiB of text) is one transaction; loading a file again
+        adds nothing. Bad lines and
         records are counted, named in the result and kept in the ``rejected`` table.
 
         Args:
@@ -220,13 +230,39 @@ class Store:
         """
         files = expand_paths(paths)
         total = LoadResult()
-        with self._lock:
-            con = self._writable()
+        with self._lock, self.loading() as con:
             for file in files:
                 total = total + load_file(con, file)
             if refresh:
                 self.refresh_rollup()
         return total
+
+    @contextmanager
+    def loading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The writable connection with DuckDB's memory capped at :data:`LOAD_MEMORY` for
+        the while: a load works a few MiB of text at a time, and without the cap DuckDB
+        keeps what it touched cached up to most of the machine's memory. (Not for a store
+        in memory, whose data is that memory.)
+
+        A load commits every block, so DuckDB's automatic checkpoint (every 16 MB of
+        write-ahead log) would rewrite the tables every few blocks; it is put off until the
+        load ends, then done once."""
+        with self._lock:
+            con = self._writable()
+            if self._path == ":memory:":
+                yield con
+                return
+            saved = con.execute("SELECT current_setting('memory_limit'), "
+                                "current_setting('checkpoint_threshold')").fetchall()[0]
+            con.execute(f"SET memory_limit = '{LOAD_MEMORY}'")
+            con.execute("SET checkpoint_threshold = '1GB'")
+            try:
+                yield con
+            finally:
+                with contextlib.suppress(duckdb.Error):  # never hide the error being raised
+                    con.execute(f"SET checkpoint_threshold = '{saved[1]}'")
+                    con.execute("CHECKPOINT")
+                    con.execute(f"SET memory_limit = '{saved[0]}'")
 
     def refresh_rollup(self) -> RollupRefresh:
         """Recompute the dirty minutes of ``env_minute`` (cheap when nothing is new)."""

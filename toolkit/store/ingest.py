@@ -1,8 +1,7 @@
 """Staged rows into the store, in bulk, without duplicates: the one write path.
 
-The OTLP JSON loader and the SDK exporters both stage rows (temporary tables or registered
-Arrow tables) with the store's columns plus a position ``ln, ri, si, pi``, and hand them
-here. Natural keys make every write idempotent:
+The OTLP JSON loader stages rows (temporary tables) with the store's columns plus a position
+``ln, ri, si, pi``, and hands them here. Natural keys make every write idempotent:
 
 * spans by ``(trace_id, span_id, start_time_unix_nano)``. A re-sent span always has the
   same start; two spans that share ids but not a start are both kept, since discarding

@@ -7,18 +7,23 @@ files. Ids in hex of either case or base64, 64-bit integers as strings or number
 fields ignored, optional fields absent. Lines holding only metrics or profiles are counted
 as ignored.
 
-Fast path: Python finds line boundaries (numpy) and hands the bytes to DuckDB as an Arrow
-table without copying; DuckDB parses and flattens (``otlp_sql``). Python only looks at a
-line again to explain why it failed. A bad line or record is named (file, line, position),
-counted, kept in the ``rejected`` table, and never stops the good records of the same load.
+Fast path: the text streams through ``lines.py`` (numpy finds line boundaries, Arrow holds
+the bytes without copying, memory stays flat whatever the file) into DuckDB, which parses and
+flattens (``otlp_sql``). Python only looks at a line again to explain why it failed. A bad
+line or record is named (file, line, position), counted, kept in the ``rejected`` table, and
+never stops the good records of the same load; a file that cannot be read as text at all
+(a device, binary data, a gzip bomb) is one rejection at line 0.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -27,9 +32,20 @@ import pyarrow as pa
 from toolkit.errors import BadInput
 from toolkit.store import otlp_sql
 from toolkit.store.ingest import insert_logs, insert_rejected, insert_spans
-from toolkit.store.lines import chunks, is_blank, line_starts, lines_table, read
+from toolkit.store.lines import LineReader, Lines, split
+from toolkit.store.source import Source, Unreadable, binary_reason, open_source
 
-__all__ = ["FILE_PATTERNS", "LoadResult", "Rejection", "expand_paths", "load_file"]
+__all__ = [
+    "FILE_PATTERNS",
+    "FileLoad",
+    "LoadResult",
+    "Rejection",
+    "expand_paths",
+    "load_block",
+    "load_file",
+    "load_lines",
+    "read_lines",
+]
 
 #: File names a directory load picks up (recursively).
 FILE_PATTERNS = ("*.json", "*.jsonl", "*.ndjson", "*.json.gz", "*.jsonl.gz", "*.ndjson.gz")
@@ -112,7 +128,13 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 
 @dataclass
-class _FileLoad:
+class FileLoad:
+    """What loading one file did so far: counts, and rejections not yet written.
+
+    One file may be loaded in several transactions (a spool file, block by block): each
+    one ends with :meth:`store_rejections`, so the rejections commit with the records.
+    """
+
     con: duckdb.DuckDBPyConnection
     file: str
     lines: int = 0
@@ -120,40 +142,47 @@ class _FileLoad:
     logs_loaded: int = 0
     duplicates: int = 0
     ignored_lines: int = 0
-    rejections: list[tuple[int, str, str, str]] = field(default_factory=list)
+    rejected: int = 0
+    shown: list[Rejection] = field(default_factory=list)
+    pending: list[tuple[int, str, str, str | None]] = field(default_factory=list)
 
     def reject(self, line: int, item: str, error: str, raw: str | bytes | None) -> None:
+        """Count a rejection and keep it for :meth:`store_rejections`."""
         if isinstance(raw, bytes):
             raw = raw[:_RAW_LIMIT].decode("utf-8", errors="replace")
         elif raw is not None:
             raw = raw[:_RAW_LIMIT]
         if isinstance(raw, str):
-            raw = raw.rstrip("\r\n")
-        self.rejections.append((line, item, error, raw))
+            raw = raw.strip(" \t\r\n")
+        self.rejected += 1
+        self.pending.append((line, item, error, raw))
+        if len(self.shown) < _REPORTED:
+            self.shown.append(Rejection(self.file, line, item, error))
 
     def result(self) -> LoadResult:
-        shown = tuple(Rejection(self.file, ln, item, err) for ln, item, err, _ in self.rejections)
+        """The counts so far."""
         return LoadResult(
             1,
             self.lines,
             self.spans_loaded,
             self.logs_loaded,
             self.duplicates,
-            len(self.rejections),
+            self.rejected,
             self.ignored_lines,
-            shown[:_REPORTED],
+            tuple(self.shown),
         )
 
     def store_rejections(self) -> None:
-        if not self.rejections:
+        """Write the rejections kept so far into ``rejected`` (in the caller's transaction)."""
+        if not self.pending:
             return
         table = pa.table(
             {
-                "file": [self.file] * len(self.rejections),
-                "line": [r[0] for r in self.rejections],
-                "item": [r[1] for r in self.rejections],
-                "error": [r[2] for r in self.rejections],
-                "raw": [r[3] for r in self.rejections],
+                "file": [self.file] * len(self.pending),
+                "line": [r[0] for r in self.pending],
+                "item": [r[1] for r in self.pending],
+                "error": [r[2] for r in self.pending],
+                "raw": [r[3] for r in self.pending],
             }
         )
         self.con.register("_t_rejected", table)
@@ -161,79 +190,126 @@ class _FileLoad:
             insert_rejected(self.con, "_t_rejected")
         finally:
             self.con.unregister("_t_rejected")
+        self.pending.clear()
+
+    def snapshot(self) -> tuple[Any, ...]:
+        """The counts and pending rejections, to :meth:`restore` after a rolled-back try."""
+        return (self.lines, self.spans_loaded, self.logs_loaded, self.duplicates,
+                self.ignored_lines, self.rejected, len(self.shown), list(self.pending))
+
+    def restore(self, saved: tuple[Any, ...]) -> None:
+        """Back to a :meth:`snapshot`."""
+        (self.lines, self.spans_loaded, self.logs_loaded, self.duplicates,
+         self.ignored_lines, self.rejected, shown, pending) = saved
+        del self.shown[shown:]
+        self.pending[:] = pending
+
+    def record_ledger(self, size: int) -> None:
+        """One ``loaded_files`` row with the counts so far."""
+        self.con.execute(
+            "INSERT INTO loaded_files VALUES (?, ?, now() AT TIME ZONE 'UTC', ?, ?, ?, ?, ?)",
+            [self.file, size, self.lines, self.spans_loaded, self.logs_loaded,
+             self.duplicates, self.rejected],
+        )
 
 
-# -- lines that fail before DuckDB sees them ---------------------------------------------------
-
-
-def _utf8_or_blank(state: _FileLoad, data: bytes, starts: np.ndarray) -> bytes:
-    """``data`` with every line that is not UTF-8 rejected and blanked (same length)."""
-    whole = pa.LargeStringArray.from_buffers(
-        1, pa.py_buffer(np.array([0, len(data)], dtype=np.int64)), pa.py_buffer(data)
-    )
-    try:
-        whole.validate(full=True)  # Arrow checks UTF-8 in C++, without a Python copy
-        return data
-    except pa.ArrowInvalid:
-        pass  # some line is not UTF-8: find which, below
-    fixed = bytearray(data)
-    for i in range(len(starts) - 1):
-        a, b = int(starts[i]), int(starts[i + 1])
-        try:
-            data[a:b].decode("utf-8")
-        except UnicodeDecodeError as exc:
-            state.reject(i + 1, "", f"not UTF-8 text (byte {exc.start + 1} of the line)", data[a:b])
-            fixed[a:b] = b" " * (b - a - 1) + data[b - 1 : b]
-    return bytes(fixed)
-
-
-def _document(state: _FileLoad, data: bytes, starts: np.ndarray) -> tuple[int, bytes] | None:
-    """A single pretty-printed request: ``(first line, whole text)``; else ``None``.
-
-    A JSON-lines file has a whole object on its first line, so only a first line that
-    does not end an object is a candidate. A document that does not parse is rejected as a
-    whole, at the line the JSON parser stopped, instead of as hundreds of broken lines.
-    """
-    for i in range(len(starts) - 1):
-        line = data[int(starts[i]) : int(starts[i + 1])]
-        if is_blank(line):
-            continue
-        if line.rstrip().endswith(b"}"):
-            return None
-        rows = state.con.execute("SELECT json_valid(?)", [data.decode("utf-8")]).fetchall()
-        if rows and rows[0][0]:
-            return i + 1, data
-        try:
-            json.loads(data)  # only to say where it breaks
-        except ValueError as exc:
-            if line.strip() in (b"{", b"["):
-                lineno = getattr(exc, "lineno", i + 1)
-                state.reject(lineno, "", f"not valid JSON: {_reason(exc)}", data)
-                return i + 1, b""
-            return None
-        return i + 1, data
-    return None
+# -- why a line DuckDB could not take is bad -----------------------------------------------
 
 
 def _reason(exc: ValueError) -> str:
     return getattr(exc, "msg", None) or str(exc)
 
 
+_STRINGS = re.compile(rb'"(?:[^"\\\\]|\\\\.)*"')
+_CONTAINERS = {
+    "resourceSpans": ("scopeSpans", "spans"),
+    "resourceLogs": ("scopeLogs", "logRecords"),
+}
+
+
+def _depth(text: str) -> int:
+    """How deep JSON text nests, counted without recursion (strings removed first)."""
+    bare = np.frombuffer(_STRINGS.sub(b'""', text.encode("utf-8", "surrogatepass")), np.uint8)
+    steps = (np.isin(bare, (91, 123)).astype(np.int64) - np.isin(bare, (93, 125)))
+    return int(np.cumsum(steps).max(initial=0))
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first string (key or value) holding a lone UTF-16 surrogate, described."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            for i, char in enumerate(item):
+                if "\ud800" <= char <= "\udfff":
+                    shown = item[max(0, i - 20) : i].encode("utf-8", "replace").decode()
+                    return (f"the string {shown!r}... holds a lone UTF-16 surrogate "
+                            f"\\u{ord(char):04x} (an escape of half a character): not valid "
+                            "Unicode")
+    return None
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            type(None): "null"}.get(type(value), "a number")
+
+
+def _misshapen(request: dict[str, Any]) -> str | None:
+    """Where a request holds a container of the wrong JSON type, described."""
+    for top, (middle, leaf) in _CONTAINERS.items():
+        resources = request.get(top)
+        if resources is None:
+            continue
+        if not isinstance(resources, list):
+            return f"{top} is {_kind(resources)}, not a list"
+        for ri, resource in enumerate(resources):
+            where = f"{top}[{ri}]"
+            if not isinstance(resource, dict):
+                return f"{where} is {_kind(resource)}, not an object"
+            scopes = resource.get(middle) or []
+            if not isinstance(scopes, list):
+                return f"{where}.{middle} is {_kind(scopes)}, not a list"
+            for si, scope in enumerate(scopes):
+                inner = f"{where}.{middle}[{si}]"
+                if not isinstance(scope, dict):
+                    return f"{inner} is {_kind(scope)}, not an object"
+                records = scope.get(leaf) or []
+                if not isinstance(records, list):
+                    return f"{inner}.{leaf} is {_kind(records)}, not a list"
+                for pi, record in enumerate(records):
+                    if not isinstance(record, dict):
+                        return f"{inner}.{leaf}[{pi}] is {_kind(record)}, not an object"
+    return None
+
+
 def _explain(text: str) -> tuple[str | None, bool]:
     """Why a line DuckDB could not take is bad: ``(error, ignored)``."""
-    text = text.rstrip("\r\n")
+    text = text.strip(" \t\r\n")
     try:
         value = json.loads(text)
+    except RecursionError:
+        return f"nested {_depth(text)} levels deep: too deep for a telemetry request", False
     except ValueError as exc:
         column = getattr(exc, "colno", None)
         at = f" (column {column})" if column else ""
         return f"not valid JSON: {_reason(exc)}{at}", False
+    surrogate = _lone_surrogate(value)
+    if surrogate:
+        return surrogate, False
     if not isinstance(value, dict):
-        return f"not a JSON object but {type(value).__name__}: an OTLP request is an object", False
+        return f"not a JSON object but {_kind(value)}: an OTLP request is an object", False
     if "resourceMetrics" in value or "resourceProfiles" in value:
         return None, True
+    shape = _misshapen(value)
+    if shape:
+        return shape, False
     if "resourceSpans" in value or "resourceLogs" in value:
-        return "resourceSpans/resourceLogs is not a list of objects", False
+        return "resourceSpans/resourceLogs cannot be read as OTLP", False
     keys = ", ".join(sorted(value)[:5]) or "none"
     return (
         f"not an OTLP traces or logs request: no resourceSpans or resourceLogs (keys: {keys})"
@@ -260,20 +336,17 @@ def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _bad_lines(state: _FileLoad, lines: pa.Table) -> tuple[int, int]:
+def _bad_lines(state: FileLoad) -> tuple[int, int]:
     """Name the lines that are not OTLP traces/logs; count the lines with spans and logs."""
     con = state.con
     bad = con.execute("""
-        SELECT ln FROM _t_kinds
+        SELECT ln, l.text FROM _t_kinds k JOIN _t_lines l USING (ln)
         WHERE keys IS NULL
            OR NOT (list_contains(keys, 'resourceSpans') OR list_contains(keys, 'resourceLogs'))
         ORDER BY ln
     """).fetchall()
     if bad:
-        first = lines.column("ln")[0].as_py()
-        texts = lines.column("text")
-        for (ln,) in bad:
-            text = texts[ln - first].as_py()
+        for ln, text in bad:
             error, ignored = _explain(text)
             if ignored:
                 state.ignored_lines += 1
@@ -287,7 +360,7 @@ def _bad_lines(state: _FileLoad, lines: pa.Table) -> tuple[int, int]:
     return (int(has[0][0]), int(has[0][1])) if has else (0, 0)
 
 
-def _record_rejections(state: _FileLoad, staged: str, kind: str) -> int:
+def _record_rejections(state: FileLoad, staged: str, kind: str) -> int:
     """Move staged records with an ``error`` to the file's rejections; returns how many."""
     rows = state.con.execute(f"""
         SELECT t.ln, {otlp_sql.item_name(kind)}, t.error,
@@ -305,7 +378,7 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(rows[0][0]) if rows else 0
 
 
-def _load_spans(state: _FileLoad, every_line: bool) -> None:
+def _load_spans(state: FileLoad, every_line: bool) -> None:
     con = state.con
     for statement in otlp_sql.stage_spans_sql("_t_lines", every_line):
         con.execute(statement)
@@ -325,7 +398,7 @@ def _load_spans(state: _FileLoad, every_line: bool) -> None:
     state.duplicates += seen - bad - inserted
 
 
-def _load_logs(state: _FileLoad, every_line: bool) -> None:
+def _load_logs(state: FileLoad, every_line: bool) -> None:
     con = state.con
     for statement in otlp_sql.stage_logs_sql("_t_lines", every_line):
         con.execute(statement)
@@ -344,24 +417,143 @@ def _load_logs(state: _FileLoad, every_line: bool) -> None:
     state.duplicates += seen - bad - inserted
 
 
-def _load_lines(state: _FileLoad, lines: pa.Table) -> None:
+def _load_lines(state: FileLoad, lines: pa.Table) -> None:
     con = state.con
     con.register("_t_lines", lines)
     try:
         con.execute(otlp_sql.kinds_sql("_t_lines"))
         state.lines += _count(con, "SELECT count(*) FROM _t_kinds")
-        span_lines, log_lines = _bad_lines(state, lines)
+        span_lines, log_lines = _bad_lines(state)
         if span_lines:
             _load_spans(state, every_line=span_lines == lines.num_rows)
         if log_lines:
             _load_logs(state, every_line=log_lines == lines.num_rows)
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # the transaction is aborted: keep the cause
+            con.unregister("_t_lines")
+        raise
+    con.unregister("_t_lines")
+    _drop_temp(con)
+
+
+def _load_document(state: FileLoad, lines: Lines, final: bool) -> bool:
+    """A pretty-printed request: loaded whole; a broken one rejected once, where the JSON
+    parser stopped (instead of as hundreds of broken lines). Returns ``False`` when it does
+    not parse yet and more text may come."""
+    text = lines.document or b""
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if not final:
+            return False
+        state.reject(lines.document_line, "", f"not UTF-8 text (byte {exc.start + 1})", text)
+        return True
+    rows = state.con.execute("SELECT json_valid(?)", [decoded]).fetchall()
+    if rows and rows[0][0]:
+        table = pa.table({"ln": pa.array([lines.document_line], pa.int64()),
+                          "text": pa.array([decoded], pa.large_string())})
+        _load_lines(state, table)
+        return True
+    if not final:
+        return False
+    try:
+        json.loads(text)
+        error, line = "cannot be read as JSON text", lines.document_line
+    except RecursionError:
+        error, line = "nested too deep for a telemetry request", lines.document_line
+    except ValueError as exc:
+        error = f"not valid JSON: {_reason(exc)}"
+        line = lines.document_line - 1 + getattr(exc, "lineno", 1)
+    first = text.lstrip(b" \t\r\n").split(b"\n", 1)[0].strip()
+    if first in (b"{", b"["):
+        state.reject(line, "", error, text)
+        return True
+    table, bad = split(text, lines.document_line - 1 - text[: len(text) - len(
+        text.lstrip(b" \t\r\n"))].count(b"\n"))
+    for b in bad:
+        state.reject(b.line, "", b.error, b.raw)
+    if table is not None:
+        _load_lines(state, table)
+    return True
+
+
+def load_lines(state: FileLoad, lines: Lines, *, final: bool = True) -> bool:
+    """Load what one :class:`~toolkit.store.lines.Lines` holds, in the caller's transaction,
+    and write its rejections.
+
+    Returns:
+        ``False`` when nothing was done because a pretty-printed document is not complete
+        yet (``final`` false: a producer may still be writing it).
+    """
+    if lines.document is not None and not _load_document(state, lines, final):
+        return False
+    for bad in lines.bad:
+        state.reject(bad.line, "", bad.error, bad.raw)
+    if lines.table is not None:
+        _load_lines(state, lines.table)
+    state.store_rejections()
+    return True
+
+
+def load_block(state: FileLoad, lines: Lines, *, final: bool = True,
+               also: Callable[[], None] | None = None) -> bool:
+    """:func:`load_lines` in a transaction of its own, with ``also`` (a cursor's update) in
+    the same transaction; returns what :func:`load_lines` does.
+
+    A block too big for the load's memory cap (one request of tens of MB, whose parse takes
+    several times its size) is loaded again under DuckDB's default limit, rather than
+    failing this load and every later one on the same block.
+    """
+    before = state.snapshot()
+    try:
+        return _in_transaction(state, lines, final, also)
+    except duckdb.OutOfMemoryException:
+        state.restore(before)
+    con = state.con
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    con.execute("RESET memory_limit")
+    try:
+        return _in_transaction(state, lines, final, also)
     finally:
-        con.unregister("_t_lines")
-        _drop_temp(con)
+        con.execute(f"SET memory_limit = '{limit}'")
+
+
+def _in_transaction(state: FileLoad, lines: Lines, final: bool,
+                    also: Callable[[], None] | None) -> bool:
+    con = state.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        done = load_lines(state, lines, final=final)
+        if done and also is not None:
+            also()
+        con.execute("COMMIT" if done else "ROLLBACK")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # a failed COMMIT leaves no transaction
+            con.execute("ROLLBACK")
+        raise
+    return done
+
+
+def read_lines(source: Source, *, offset: int = 0, line: int = 0, tail: bytes = b"",
+               final: bool) -> LineReader:
+    """The lines of ``source`` from ``offset`` (``final``: the file will not grow; a gzip
+    stream is final only if it ends cleanly). A binary file is rejected as a whole
+    (:class:`Unreadable`) when read from its start."""
+    if offset == 0:
+        reason = binary_reason(source.head)
+        if reason:
+            raise Unreadable(reason)
+    stream = source.stream(offset)
+    return LineReader(stream, offset=offset, line=line, tail=tail,
+                      final=lambda: final and source.complete)
 
 
 def load_file(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
-    """Load one file in one transaction: all of its good records, or (on a crash) none.
+    """Load one file, a block of text (``lines.TARGET_BYTES``) per transaction.
+
+    Memory stays flat whatever its size: the text streams through, and each block's rows
+    are committed before the next is read (DuckDB holds a transaction's rows in memory). A
+    crash leaves whole blocks; loading the file again completes it and adds nothing twice.
 
     Args:
         con: Writable connection to the store, with ``otlp_sql.install_macros`` applied.
@@ -371,49 +563,29 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
         The counts for this file; its rejections are also in the ``rejected`` table.
     """
     name = str(path.resolve())
-    state = _FileLoad(con, name)
-    size = path.stat().st_size if path.exists() else 0
+    state = FileLoad(con, name)
+    size = 0
     try:
-        data, damage = read(path)
-    except OSError as exc:
-        state.reject(0, "", f"cannot read the file: {exc.strerror or exc}", None)
-        data, damage = b"", None
+        source = open_source(path)
+    except Unreadable as exc:
+        state.reject(0, "", str(exc), None)
+    else:
+        size = source.size
+        try:
+            for lines in read_lines(source, final=True):
+                load_block(state, lines)
+            if source.damage:
+                state.reject(0, "", f"{source.damage}: kept the lines before it", None)
+        except Unreadable as exc:
+            state.reject(0, "", str(exc), None)
+        finally:
+            source.close()
     con.execute("BEGIN TRANSACTION")
     try:
-        if damage:
-            state.reject(0, "", damage, None)
-        starts = line_starts(data)
-        data = _utf8_or_blank(state, data, starts)
-        document = _document(state, data, starts)
-        if document is not None:
-            line, text = document
-            if text:
-                doc = pa.table(
-                    {
-                        "ln": pa.array([line], pa.int64()),
-                        "text": pa.array([text.decode("utf-8")], pa.large_string()),
-                    }
-                )
-                _load_lines(state, doc)
-        else:
-            for first, last in chunks(starts):
-                _load_lines(state, lines_table(data, starts, first, last))
         state.store_rejections()
-        result = state.result()
-        con.execute(
-            "INSERT INTO loaded_files VALUES (?, ?, now() AT TIME ZONE 'UTC', ?, ?, ?, ?, ?)",
-            [
-                name,
-                size,
-                result.lines,
-                result.spans_loaded,
-                result.logs_loaded,
-                result.duplicates,
-                result.rejected,
-            ],
-        )
+        state.record_ledger(size)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return result
+    return state.result()

@@ -6,7 +6,7 @@ cores; Python only splits the file into lines and names the lines that fail. Eve
 row carries its position (line ``ln``, resource ``ri``, scope ``si``, record ``pi``) and an
 ``error`` that is ``NULL`` for a good record, so one bad span never stops its neighbours.
 
-The encodings written here match ``values.py`` (attribute JSON) exactly.
+Attribute values are stored as ``values.py`` describes (plain JSON, two wrapped types).
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ def _nested_value_json(array_json: str | None, kvlist_json: str | None) -> str |
         else:
             return "null"
         return dumps(plain)
-    except (BadInput, ValueError, TypeError):
+    except (BadInput, ValueError, TypeError, RecursionError):  # RecursionError: nested too deep
         return None
 
 
@@ -262,12 +262,57 @@ def item_name(kind: str) -> str:
     return record_path(kind).replace("'$.", "'", 1)
 
 
+def _shape_ok(top: str, middle: str, leaf: str) -> str:
+    """SQL: the ``top`` containers of the line have the JSON types OTLP gives them: lists
+    of objects holding lists of objects. ``from_json`` reads a container of another type as
+    NULL, which would drop its records silently; such a line is rejected instead.
+
+    Checked on the line's small ``json_structure`` ``s`` (one element per list; a null or
+    empty list is ``"NULL"``), parsing the line once. ``s`` says ``"JSON"`` both for mixed
+    types and for an empty object, so only then is the line itself checked, path by path.
+    """
+    paths = [
+        (f"$.{top}[*]", "OBJECT"),
+        (f"$.{top}[*].{middle}", "ARRAY"),
+        (f"$.{top}[*].{middle}[*]", "OBJECT"),
+        (f"$.{top}[*].{middle}[*].{leaf}", "ARRAY"),
+        (f"$.{top}[*].{middle}[*].{leaf}[*]", "OBJECT"),
+    ]
+    top_value = f"json_extract(s, '$.{top}')"
+
+    def structure(allowed: str) -> str:
+        first = (f"({top_value} IS NULL OR json_type({top_value}) = 'ARRAY' "
+                 f"OR {top_value}::VARCHAR IN ({allowed}))")
+        rest = [f"len([e FOR e IN json_extract(s, '{path}') IF NOT (json_type(e) = '{kind}' "
+                f"OR e::VARCHAR IN ({allowed}))]) = 0" for path, kind in paths]
+        return " AND ".join([first, *rest])
+
+    exact = " AND ".join(
+        [f"coalesce(json_type(text, '$.{top}'), 'NULL') IN ('ARRAY', 'NULL')"]
+        + [f"len([t FOR t IN json_type(text, '{path}') IF t NOT IN ('{kind}', 'NULL')]) = 0"
+           for path, kind in paths]
+    )
+    empty, unsure = """'"NULL"'""", """'"NULL"', '"JSON"'"""
+    return (f"CASE WHEN {structure(empty)} THEN true "
+            f"WHEN {structure(unsure)} THEN {exact} ELSE false END")
+
+
 def kinds_sql(lines: str) -> str:
-    """``_t_kinds(ln, keys)``: the top-level keys of each non-blank line (NULL: not JSON)."""
+    """``_t_kinds(ln, keys)``: the top-level keys of each non-blank line; NULL when the line
+    is not JSON, or when a traces/logs container has the wrong JSON type."""
+    checks = " AND ".join(
+        f"(NOT list_contains(keys, '{top}') OR ({_shape_ok(top, middle, leaf)}))"
+        for top, middle, leaf in _RECORDS.values()
+    )
     return f"""
     CREATE OR REPLACE TEMP TABLE _t_kinds AS
-    SELECT ln, try(json_keys(text)) AS keys FROM {lines}
-    WHERE NOT regexp_full_match(text, '[ \\t\\r\\n]*')
+    SELECT ln, CASE WHEN keys IS NOT NULL AND {checks} THEN keys END AS keys
+    FROM (
+        SELECT ln, text, s, json_keys(s) AS keys FROM (
+            SELECT ln, text, try(json_structure(text)) AS s FROM {lines}
+            WHERE NOT regexp_full_match(text, '[ \\t\\r\\n]*')
+        )
+    )
     """
 
 
@@ -546,11 +591,11 @@ def stage_logs_sql(lines: str, every_line: bool = False) -> list[str]:
 def promoted_from_json_sql(relation: str) -> str:
     """A subquery: ``relation`` with the promoted columns added from its ``attributes`` JSON.
 
-    Both ways into the store promote here, after the attribute JSON is written (by the
-    loader's SQL or by ``arrow.py``), so they cannot disagree; DuckDB parses each record's
-    JSON once for all the keys. A text column takes a string, or an integer as text; an
-    integer column takes a signed 64-bit integer, or a string holding exactly one. (DuckDB
-    types a JSON integer >= 0 UBIGINT.)
+    Promotion reads the attribute JSON once written, so a column always agrees with the
+    ``attributes`` it came from; DuckDB parses each record's JSON once for all the keys. A
+    text column takes a string, or an integer as text; an integer column takes a signed
+    64-bit integer, or a string holding exactly one. (DuckDB types a JSON integer >= 0
+    UBIGINT.)
     """
     paths = ", ".join(f"'$.\"{h.key}\"'" for h in HOT_ATTRIBUTES)
     cols = []

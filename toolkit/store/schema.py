@@ -2,7 +2,7 @@
 
 The DDL lives in ``schema.sql`` next to this module so that it reads as one document; this
 module owns the version number and the mapping from telemetry attributes (docs/contracts.md)
-to the promoted ("hot") columns, which the OTLP JSON loader and the SDK exporters share.
+to the promoted ("hot") columns that the OTLP JSON loader fills.
 """
 
 from __future__ import annotations

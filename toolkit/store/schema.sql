@@ -161,17 +161,25 @@ CREATE TABLE IF NOT EXISTS loaded_files (
     rejected     BIGINT NOT NULL
 );
 
--- Spool files read in place (toolkit load --spool): per file identity, the end of the last
--- complete line loaded, committed in the same transaction as that line's records.
+-- Files read in place from a spool directory (toolkit load --spool), which a producer may
+-- still be appending to. A file is known by its device and inode and by its first bytes
+-- (head, up to 1 KiB of its decompressed text): a rename keeps its cursor, a reused inode
+-- or a rewritten file does not, and a gzip copy of a file already read is recognised by
+-- its head. offset_bytes (in the decompressed text) is the end of the last complete line
+-- loaded, committed in the same transaction as that line's records; tail holds up to 1 KiB
+-- of text before it, to check that a file found later is the same text.
 CREATE TABLE IF NOT EXISTS ingest_cursors (
-    device       BIGINT NOT NULL,
-    inode        BIGINT NOT NULL,
-    fingerprint  VARCHAR NOT NULL,
-    path         VARCHAR NOT NULL,
+    device       UBIGINT NOT NULL,
+    inode        UBIGINT NOT NULL,
+    head         BLOB NOT NULL,
+    tail         BLOB NOT NULL,
+    path         VARCHAR NOT NULL,     -- where it was last read
+    size_bytes   BIGINT NOT NULL,      -- its size on disk then (compressed size for gzip)
     offset_bytes BIGINT NOT NULL,
-    lines        BIGINT NOT NULL,
+    lines        BIGINT NOT NULL,      -- lines before offset_bytes, to number the next ones
+    state        VARCHAR NOT NULL,     -- reading | finished | rejected
     updated_at   TIMESTAMP NOT NULL,
-    PRIMARY KEY (device, inode, fingerprint)
+    PRIMARY KEY (device, inode)
 );
 
 -- Detectors fitted on an hour's history, as JSON (never pickles: the file is shared), so a

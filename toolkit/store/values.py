@@ -20,9 +20,9 @@ empty               ``null``
 ==================  ================================================================
 
 A ``kvlistValue`` whose only key is ``$bytes`` or ``$double`` would read back as the wrapped
-value: no producer we know writes one. The SQL side of the same encoding is in
-``otlp_sql.py``; both write compact JSON with Python's float formatting, so a record gets
-the same text (and the same log ``record_id``) whichever way it reaches the store.
+value: no producer we know writes one. The loader writes this encoding in SQL
+(``otlp_sql.py``); only nested ``arrayValue``/``kvlistValue`` values, whose recursion SQL
+cannot type, come here (:func:`otlp_to_plain`, then :func:`dumps`).
 """
 
 from __future__ import annotations
@@ -32,21 +32,12 @@ import binascii
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from toolkit.errors import BadInput
 
-__all__ = [
-    "as_text",
-    "decode_attributes",
-    "decode_value",
-    "dumps",
-    "encode_attributes",
-    "encode_value",
-    "otlp_to_plain",
-    "same_escapes",
-]
+__all__ = ["decode_attributes", "decode_value", "dumps", "otlp_to_plain"]
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -56,9 +47,9 @@ _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _LOWER_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u00([0-9a-f]{2})")
 
 
-def same_escapes(text: str) -> str:
+def _same_escapes(text: str) -> str:
     """JSON text with control characters escaped as DuckDB's ``to_json`` escapes them
-    (``\\u001F``, where Python writes ``\\u001f``), so both paths write the same bytes."""
+    (``\\u001F``, where Python writes ``\\u001f``), so one column never mixes the two."""
     if "\\u00" not in text:
         return text
     return _LOWER_ESCAPE.sub(lambda m: f"{m.group(1)}\\u00{m.group(2).upper()}", text)
@@ -66,7 +57,7 @@ def same_escapes(text: str) -> str:
 
 def dumps(value: Any) -> str:
     """Compact JSON, non-ASCII kept, the format every JSON column of the store uses."""
-    return same_escapes(
+    return _same_escapes(
         json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     )
 
@@ -77,46 +68,6 @@ def _double(value: float) -> Any:
     if math.isinf(value):
         return {"$double": "Infinity" if value > 0 else "-Infinity"}
     return float(value)
-
-
-def encode_value(value: Any) -> Any:
-    """A Python attribute value (as the OpenTelemetry SDK holds it) in the stored encoding.
-
-    Raises:
-        BadInput: an integer outside the signed 64-bit range, or a type OTLP cannot carry.
-    """
-    if value is None or isinstance(value, str | bool):
-        return value
-    if isinstance(value, int):
-        if not _INT64_MIN <= value <= _INT64_MAX:
-            raise BadInput(f"integer attribute value {value} is outside the signed 64-bit range")
-        return value
-    if isinstance(value, float):
-        return _double(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, Mapping):
-        return {str(k): encode_value(v) for k, v in value.items()}
-    if isinstance(value, Sequence):
-        return [encode_value(v) for v in value]
-    raise BadInput(f"attribute value {value!r} of type {type(value).__name__} is not an OTLP value")
-
-
-def as_text(value: Any) -> str | None:
-    """A promoted text column's value: a string, or an integer as text (the JSON loader's
-    rule: ``stringValue``, else ``intValue``); anything else is not text."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def encode_attributes(attributes: Mapping[str, Any] | None) -> str:
-    """The JSON text of an attribute mapping (``{}`` when there is none)."""
-    if not attributes:
-        return "{}"
-    return dumps({str(k): encode_value(v) for k, v in attributes.items()})
 
 
 def _otlp_int(raw: Any) -> int:

@@ -45,11 +45,14 @@ class _JsonLinesExporter:
         path: str | os.PathLike[str],
         *,
         max_bytes: int | None = None,
+        max_seconds: float | None = None,
         compress: bool = False,
         compresslevel: int = 1,
+        spool: bool = False,
     ) -> None:
         self.file = RotatingJsonLinesFile(
-            path, max_bytes=max_bytes, compress=compress, compresslevel=compresslevel
+            path, max_bytes=max_bytes, max_seconds=max_seconds, compress=compress,
+            compresslevel=compresslevel, spool=spool,
         )
         self._stopped = False
         self.exported = 0
@@ -95,7 +98,8 @@ class JsonLinesSpanExporter(_JsonLinesExporter, SpanExporter):
     The lines have the shape the OpenTelemetry Collector's ``file`` exporter writes, so
     ``toolkit load`` reads the reference engine's output and a production Collector's alike.
     Files are completed by rename (see :class:`~toolkit.telemetry.files.RotatingJsonLinesFile`
-    for ``path``, ``max_bytes``, ``compress`` and ``compresslevel``).
+    for ``path``, ``max_bytes``, ``max_seconds``, ``compress``, ``compresslevel`` and
+    ``spool``).
     """
 
     _what = "spans"

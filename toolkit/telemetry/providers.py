@@ -10,6 +10,7 @@ import atexit
 import os
 import random
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -228,6 +229,33 @@ class Telemetry:
                                       compress=compress)
         logs = JsonLinesLogExporter(root / "logs.jsonl", max_bytes=max_bytes,
                                     compress=compress)
+        options["span_exporters"] = [spans, *options.get("span_exporters", ())]
+        options["log_exporters"] = [logs, *options.get("log_exporters", ())]
+        return cls(**options)
+
+    @classmethod
+    def to_spool(
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        rotate_seconds: float = 10.0,
+        max_bytes: int = 16 << 20,
+        **options: Any,
+    ) -> Telemetry:
+        """Telemetry for a long-running engine whose output a cron ``toolkit load --spool``
+        folds into the store: OTLP JSON lines files in ``directory``, published (fsynced,
+        renamed, marked) at least every ``rotate_seconds`` and every ``max_bytes``, named
+        ``traces-<UTC start>-<pid>-000001.jsonl`` so that a restarted engine never reuses a
+        name. Batches are exported every second by default, so the store lags the engine by
+        about ``rotate_seconds`` and a SIGKILL loses at most the unpublished file.
+        """
+        root = Path(directory)
+        stamp = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}"
+        files: dict[str, Any] = {"max_seconds": rotate_seconds, "max_bytes": max_bytes,
+                                 "spool": True}
+        spans = JsonLinesSpanExporter(root / f"traces-{stamp}.jsonl", **files)
+        logs = JsonLinesLogExporter(root / f"logs-{stamp}.jsonl", **files)
+        options.setdefault("schedule_delay_millis", 1000)
         options["span_exporters"] = [spans, *options.get("span_exporters", ())]
         options["log_exporters"] = [logs, *options.get("log_exporters", ())]
         return cls(**options)
