@@ -91,10 +91,9 @@ def test_a_quiet_window_says_no_pattern_found(recorded, tmp_path):
     assert cause.sentences()[0].startswith("No pattern found")
 
 
-def test_annotations_bring_their_own_text(fault_store, tmp_path):
+def test_annotations_bring_their_own_text(recorded, tmp_path):
     """The demo's annotations put the 7 May story in: it appears, as written."""
-    _, path = fault_store
-    with Store.open(path, read_only=True) as store:
+    with Store.open(recorded("env-blind-dedup"), read_only=True) as store:
         data = gather(store, incident_auto=True, annotations=ANNOTATIONS)
     text = write_report(data, tmp_path).markdown.read_text()
     assert "In reality: incident declared on the status page" in text
@@ -140,12 +139,11 @@ def test_detector_events_equal_toolkit_detect_for_the_same_window(recorded, caps
     assert sorted(_events(whole)) == sorted(_detect_json(path, capsys, "--baseline-days", "2"))
 
 
-def test_report_counts_are_the_audits(fault_store, tmp_path):
-    """The first screen's count of wrongful discards is the audit's, for the same window."""
-    _, path = fault_store
-    with Store.open(path, read_only=True) as store:
-        data = gather(store, incident_auto=True)
+def test_report_counts_are_the_audits(drafted, recorded):
+    """The first screen's count of wrongful discards is the audit's over the whole store
+    (the incident window holds every one)."""
+    fault, data, written = drafted
+    with Store.open(recorded(fault), read_only=True) as store:
         found = audit(store).wrongful_discards
-    text = write_report(data, tmp_path).markdown.read_text()
     assert len(found) == len(data.wrongful)
-    assert f"{len(found):,} jobs wrongly discarded" in text
+    assert f"{len(found):,} jobs wrongly discarded" in written.markdown.read_text()
