@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import threading
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyarrow as pa
@@ -96,7 +96,7 @@ def parse_target(url: str) -> Target:
     secure = parts.scheme == "clickhouses"
     return Target(
         "server",
-        _identifier(database, "database", url),
+        _identifier(database, "database", _redact(url)),
         _redact(url),
         host=parts.hostname,
         port=port or (8443 if secure else 8123),
@@ -190,8 +190,8 @@ class _Embedded:
     is, so the message says which one is open.
     """
 
-    _open: dict[str, int] = {}
-    _guard = threading.Lock()
+    _open: ClassVar[dict[str, int]] = {}
+    _guard: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, target: Target) -> None:
         try:

@@ -34,7 +34,6 @@ import json
 import math
 import uuid
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +48,12 @@ from toolkit.store.values import decode_value
 
 __all__ = ["as_string", "load_file"]
 
-_MAP = pa.map_(pa.string(), pa.string())
-
-
 def _js_number(value: float) -> str:
     """A double as Go's ``pcommon`` prints it: shortest round-trip digits, fixed notation
     between 1e-6 and 1e21, exponent without padding otherwise."""
     if math.isnan(value) or math.isinf(value):
-        return f"json: unsupported value: {'NaN' if math.isnan(value) else '+Inf' if value > 0 else '-Inf'}"
+        name = "NaN" if math.isnan(value) else "+Inf" if value > 0 else "-Inf"
+        return f"json: unsupported value: {name}"
     if value == 0:
         return "0"
     if 1e-6 <= abs(value) < 1e21:
@@ -78,17 +75,13 @@ def _raw(value: Any) -> Any:
     return value
 
 
-class _Number(float):
-    """A float that JSON-encodes as Go does (``3`` for 3.0)."""
-
-    def __repr__(self) -> str:
-        return _js_number(self)
-
-
 def _go_json(value: Any) -> str:
+    """JSON as Go's encoder writes an ``AsRaw`` value: sorted keys, whole doubles without
+    ``.0`` (other doubles as Python writes them, which agrees for ordinary magnitudes)."""
+
     def prepare(v: Any) -> Any:
-        if isinstance(v, float):
-            return _Number(v)
+        if isinstance(v, float) and v.is_integer() and abs(v) < 1e21:
+            return int(v)
         if isinstance(v, dict):
             return {k: prepare(x) for k, x in v.items()}
         if isinstance(v, list):
@@ -117,26 +110,34 @@ def as_string(value: Any) -> str:
     return _go_json(value)
 
 
-@lru_cache(maxsize=4096)
-def _map_cached(text: str | None) -> tuple[tuple[str, str], ...]:
-    return _map(text)
+def _as_string_json(text: str) -> str:
+    return as_string(decode_value(json.loads(text)))
 
 
-def _map(text: str | None) -> tuple[tuple[str, str], ...]:
-    if not text:
-        return ()
-    decoded = decode_value(json.loads(text))
-    return tuple((str(k), as_string(v)) for k, v in decoded.items())
+#: A stored JSON value (docs/store.md) as ``AsString`` text, and an attribute object as the
+#: exporter's map. Strings, integers and booleans are rendered in SQL; the rare doubles,
+#: bytes, arrays and maps go to :func:`as_string`.
+_MACROS = """
+CREATE OR REPLACE TEMP MACRO ch_value(v) AS CASE
+    WHEN v IS NULL THEN ''
+    WHEN json_type(v) = 'VARCHAR' THEN v->>'$'
+    WHEN json_type(v) IN ('BIGINT', 'UBIGINT', 'BOOLEAN') THEN v::VARCHAR
+    ELSE toolkit_as_string(v::VARCHAR) END;
+CREATE OR REPLACE TEMP MACRO ch_map(a) AS map_from_entries(list_transform(
+    map_entries(coalesce(a, '{}')::JSON::MAP(VARCHAR, JSON)),
+    lambda e: {'key': e.key, 'value': ch_value(e.value)}));
+"""
 
 
-def _maps(column: pa.ChunkedArray, *, cached: bool = False) -> pa.Array:
-    convert = _map_cached if cached else _map
-    return pa.array([list(convert(t)) for t in column.to_pylist()], _MAP)
+def _prepare(mem: Store) -> None:
+    con = mem.connection
+    con.create_function("toolkit_as_string", _as_string_json, ["VARCHAR"], "VARCHAR")
+    con.execute(_MACROS)
 
 
 def _arrow(con: Any, sql: str) -> pa.Table:
-    result = con.execute(sql)
-    fetch = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
+    relation = con.sql(sql)
+    fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
     return fetch()
 
 
@@ -150,42 +151,32 @@ def _log_rows(mem: Store, columns: frozenset[str]) -> pa.Table:
                coalesce(severity_text, '') AS "SeverityText",
                coalesce(severity_number, 0)::UTINYINT AS "SeverityNumber",
                coalesce(service_name, '') AS "ServiceName",
-               body, '' AS "ResourceSchemaUrl", resource_attributes, '' AS "ScopeSchemaUrl",
+               ch_value(body::JSON) AS "Body", '' AS "ResourceSchemaUrl",
+               ch_map(resource_attributes) AS "ResourceAttributes", '' AS "ScopeSchemaUrl",
                coalesce(scope_name, '') AS "ScopeName",
-               coalesce(scope_version, '') AS "ScopeVersion", scope_attributes, attributes,
+               coalesce(scope_version, '') AS "ScopeVersion",
+               ch_map(scope_attributes) AS "ScopeAttributes",
+               ch_map(attributes) AS "LogAttributes",
                coalesce(event_name, '') AS "EventName"
         FROM logs ORDER BY time_unix_nano, record_id
     """)
-    out = {
-        "Timestamp": rows.column("Timestamp"),
-        "TraceId": rows.column("TraceId"),
-        "SpanId": rows.column("SpanId"),
-        "TraceFlags": rows.column("TraceFlags"),
-        "SeverityText": rows.column("SeverityText"),
-        "SeverityNumber": rows.column("SeverityNumber"),
-        "ServiceName": rows.column("ServiceName"),
-        "Body": pa.array([as_string(None if b is None else decode_value(json.loads(b)))
-                          for b in rows.column("body").to_pylist()], pa.string()),
-        "ResourceSchemaUrl": rows.column("ResourceSchemaUrl"),
-        "ResourceAttributes": _maps(rows.column("resource_attributes"), cached=True),
-        "ScopeSchemaUrl": rows.column("ScopeSchemaUrl"),
-        "ScopeName": rows.column("ScopeName"),
-        "ScopeVersion": rows.column("ScopeVersion"),
-        "ScopeAttributes": _maps(rows.column("scope_attributes"), cached=True),
-        "LogAttributes": _maps(rows.column("attributes")),
-        "EventName": rows.column("EventName"),
-    }
-    return pa.table({k: v for k, v in out.items() if k in columns})
+    return rows.select([c for c in rows.column_names if c in columns])
 
 
 def _span_rows(mem: Store, columns: frozenset[str]) -> pa.Table:
-    rows = _arrow(mem.connection, """
+    # Older exporters (no ScopeName column) put the scope among the span attributes.
+    scope_in_attributes = "ScopeName" not in columns
+    attributes = ("map_concat(ch_map(s.attributes), map_from_entries(list_filter(["
+                  "{'key': 'otel.scope.name', 'value': coalesce(s.scope_name, '')}, "
+                  "{'key': 'otel.scope.version', 'value': coalesce(s.scope_version, '')}], "
+                  "lambda e: e.value <> '')))" if scope_in_attributes else "ch_map(s.attributes)")
+    rows = _arrow(mem.connection, f"""
         WITH ev AS (
             SELECT trace_id, span_id,
                    list(make_timestamp_ns(coalesce(time_unix_nano, 0)) ORDER BY event_index)
                        AS times,
                    list(coalesce(name, '') ORDER BY event_index) AS names,
-                   list(attributes ORDER BY event_index) AS attrs
+                   list(ch_map(attributes) ORDER BY event_index) AS attrs
             FROM span_events GROUP BY trace_id, span_id
         ),
         li AS (
@@ -193,7 +184,7 @@ def _span_rows(mem: Store, columns: frozenset[str]) -> pa.Table:
                    list(coalesce(linked_trace_id, '') ORDER BY link_index) AS traces,
                    list(coalesce(linked_span_id, '') ORDER BY link_index) AS spans,
                    list(coalesce(trace_state, '') ORDER BY link_index) AS states,
-                   list(attributes ORDER BY link_index) AS attrs
+                   list(ch_map(attributes) ORDER BY link_index) AS attrs
             FROM span_links GROUP BY trace_id, span_id
         )
         SELECT make_timestamp_ns(coalesce(s.start_time_unix_nano, 0)) AS "Timestamp",
@@ -201,42 +192,29 @@ def _span_rows(mem: Store, columns: frozenset[str]) -> pa.Table:
                coalesce(s.parent_span_id, '') AS "ParentSpanId",
                coalesce(s.trace_state, '') AS "TraceState", coalesce(s.name, '') AS "SpanName",
                'SPAN_KIND_' || upper(coalesce(s.kind, 'unspecified')) AS "SpanKind",
-               coalesce(s.service_name, '') AS "ServiceName", s.resource_attributes,
+               coalesce(s.service_name, '') AS "ServiceName",
+               ch_map(s.resource_attributes) AS "ResourceAttributes",
                coalesce(s.scope_name, '') AS "ScopeName",
-               coalesce(s.scope_version, '') AS "ScopeVersion", s.attributes,
+               coalesce(s.scope_version, '') AS "ScopeVersion",
+               {attributes} AS "SpanAttributes",
                greatest(coalesce(s.end_time_unix_nano - s.start_time_unix_nano, 0), 0)::UBIGINT
                    AS "Duration",
                'STATUS_CODE_' || upper(coalesce(s.status_code, 'unset')) AS "StatusCode",
                coalesce(s.status_message, '') AS "StatusMessage",
                coalesce(ev.times, []) AS "Events.Timestamp",
-               coalesce(ev.names, []) AS "Events.Name", coalesce(ev.attrs, []) AS ev_attrs,
+               coalesce(ev.names, []) AS "Events.Name",
+               coalesce(ev.attrs, []) AS "Events.Attributes",
                coalesce(li.traces, []) AS "Links.TraceId",
                coalesce(li.spans, []) AS "Links.SpanId",
-               coalesce(li.states, []) AS "Links.TraceState", coalesce(li.attrs, []) AS li_attrs
+               coalesce(li.states, []) AS "Links.TraceState",
+               coalesce(li.attrs, []) AS "Links.Attributes"
         FROM spans s
         LEFT JOIN ev USING (trace_id, span_id)
         LEFT JOIN li USING (trace_id, span_id)
         ORDER BY s.start_time_unix_nano, s.trace_id, s.span_id
     """)
-    attributes = [list(m) for m in (_map(t) for t in rows.column("attributes").to_pylist())]
-    if "ScopeName" not in columns:  # older exporters put the scope among the attributes
-        for pairs, name, version in zip(attributes, rows.column("ScopeName").to_pylist(),
-                                        rows.column("ScopeVersion").to_pylist(), strict=True):
-            pairs.extend([(k, v) for k, v in (("otel.scope.name", name),
-                                              ("otel.scope.version", version)) if v])
-    out = {name: rows.column(name) for name in rows.column_names
-           if name[0].isupper() and name not in ("ScopeName", "ScopeVersion")}
-    out["ResourceAttributes"] = _maps(rows.column("resource_attributes"), cached=True)
-    out["SpanAttributes"] = pa.array(attributes, _MAP)
-    out["ScopeName"] = rows.column("ScopeName")
-    out["ScopeVersion"] = rows.column("ScopeVersion")
-    out["Events.Attributes"] = pa.array(
-        [[list(_map(t)) for t in attrs] for attrs in rows.column("ev_attrs").to_pylist()],
-        pa.list_(_MAP))
-    out["Links.Attributes"] = pa.array(
-        [[list(_map(t)) for t in attrs] for attrs in rows.column("li_attrs").to_pylist()],
-        pa.list_(_MAP))
-    return pa.table({k: v for k, v in out.items() if k in columns or k.split(".")[0] in columns})
+    return rows.select([c for c in rows.column_names
+                        if c in columns or c.split(".")[0] in columns])
 
 
 def _insert_new(con: Connection, target: str, rows: pa.Table, key: str, bounds: str) -> int:
@@ -295,6 +273,7 @@ def load_file(con: Connection, t: Tables, path: Path) -> LoadResult:
     """
     with Store.open(":memory:") as mem:
         parsed = mem.load(path, refresh=False)
+        _prepare(mem)
         logs = _log_rows(mem, t.logs_columns)
         spans = _span_rows(mem, t.traces_columns)
         _rejections(con, t, mem)

@@ -24,8 +24,8 @@ from datetime import datetime
 import pyarrow as pa
 
 from toolkit.store.clickhouse.connection import Connection
-from toolkit.store.clickhouse.sql import Tables, literal, logs_relation, quote
 from toolkit.store.clickhouse.schema import get_meta, set_meta
+from toolkit.store.clickhouse.sql import Tables, literal, logs_relation, quote
 from toolkit.store.rollup import COUNTED_EVENTS, RollupRefresh
 
 __all__ = ["rebuild_rollup", "refresh_rollup"]

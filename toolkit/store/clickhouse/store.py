@@ -220,9 +220,10 @@ class ClickHouseStore:
     def rollup_range(self) -> tuple[datetime, datetime] | None:
         """First minute of the rollup and the end of its last minute; ``None`` if empty."""
         with self._lock:
-            table = self._con.arrow(f"SELECT count() AS n, toDateTime64(min(minute), 0, 'UTC') AS lo, "
-                                    f"toDateTime64(max(minute), 0, 'UTC') AS hi "
-                                    f"FROM {self._tables.table('env_minute')}")
+            table = self._con.arrow(
+                f"SELECT count() AS n, toDateTime64(min(minute), 0, 'UTC') AS lo, "
+                f"toDateTime64(max(minute), 0, 'UTC') AS hi "
+                f"FROM {self._tables.table('env_minute')}")
         if not table.column("n")[0].as_py():
             return None
         lo, hi = (table.column(c)[0].as_py().replace(tzinfo=None) for c in ("lo", "hi"))
