@@ -14,12 +14,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from toolkit.store.audit_sql import KEY, TERMINAL_EVENTS
-from toolkit.store.clickhouse.sql import Tables, logs_relation, quote
+from toolkit.store.clickhouse.sql import Tables, literal, logs_relation, quote
 
 __all__ = ["environment_accounting", "job_accounting", "unjustified_drops", "view_status"]
 
 _TERMINAL_SQL = ", ".join(quote(e) for e in TERMINAL_EVENTS)
 _KEY_SQL = ", ".join(KEY)
+_SURVIVOR = tuple(f"survivor_{c}" for c in ("job_id", *KEY, "state", "version"))
+_SURVIVOR_SQL = ", ".join(_SURVIVOR)
+#: The columns the audit reads.
+_JOB_COLUMNS = ("time", "event_name", *KEY, "job_id", "version", "view_version", "trace_id")
 
 
 def _same(a: str, b: str) -> str:
@@ -35,18 +39,21 @@ def unjustified_drops(t: Tables, since: datetime | None, until: datetime | None)
         f"if(NOT {_same(f'd.survivor_{k}', f'd.{k}')}, concat('{k} ', coalesce(d.{k}, '?'), "
         f"' vs ', coalesce(d.survivor_{k}, '?')), NULL)"
         for k in KEY)
-    drops = logs_relation(t, since, until, where=[
-        f"{_event_is('job.deduplicated', t)}"])
+    drops = logs_relation(t, since, until, where=[_event_is("job.deduplicated", t)],
+                          columns=("time", "event_name", *KEY, "job_id", "version", "trace_id",
+                                   *_SURVIVOR))
     return f"""
     WITH d AS (
-        SELECT * FROM {drops} AS d
+        SELECT time, {_KEY_SQL}, job_id, version, {_SURVIVOR_SQL}, trace_id
+        FROM {drops} AS d
         WHERE event_name = 'job.deduplicated'
           AND NOT coalesce({same_key} AND d.survivor_state = 'pending'
                            AND d.survivor_version >= d.version, false)
     ),
     s AS (
         SELECT job_id, min(trace_id) AS trace_id
-        FROM {logs_relation(t, where=[_event_is('job.created', t)])}
+        FROM {logs_relation(t, where=[_event_is('job.created', t)],
+                            columns=('job_id', 'trace_id', 'event_name'))}
         WHERE event_name = 'job.created' AND job_id IN (SELECT survivor_job_id FROM d)
         GROUP BY job_id
     )
@@ -85,53 +92,50 @@ def _event_is(name: str, t: Tables) -> str:
 
 def view_status(t: Tables, since: datetime | None, until: datetime | None, *,
                 as_of_end: bool = False) -> str:
-    """Per key with a job in the window whose view is behind (see ``audit_sql``)."""
+    """Per key with a job in the window whose view is behind (see ``audit_sql``).
+
+    DuckDB's six CTEs over the scoped records become one aggregation per key (conditional
+    aggregates), one per entity (``entity.ingested``) and the set of ended jobs: three scans
+    of ``otel_logs`` instead of seven, since each reads its attribute maps whole.
+    """
     open_end = until is None or as_of_end
-    scoped = logs_relation(t, until=None if open_end else until)
+    scoped = logs_relation(t, until=None if open_end else until, columns=_JOB_COLUMNS)
+    window = " AND ".join([f"time >= {literal(since)}"] * (since is not None)
+                          + [f"time < {literal(until)}"] * (until is not None)) or "true"
+    created = "event_name = 'job.created'"
     return f"""
-    WITH keys AS (
-        SELECT {_KEY_SQL}, max(version) AS demanded, min(time) AS first_job_at
-        FROM {scoped} WHERE event_name = 'job.created' AND job_id IS NOT NULL
-        GROUP BY {_KEY_SQL}
+    WITH ended AS (
+        SELECT DISTINCT job_id FROM {scoped}
+        WHERE event_name IN ({_TERMINAL_SQL}) AND job_id IS NOT NULL
     ),
-    windowed AS (
-        SELECT DISTINCT {_KEY_SQL} FROM {logs_relation(t, since, until)}
-        WHERE event_name = 'job.created'
+    keys AS (
+        SELECT {_KEY_SQL},
+               countIf({created} AND job_id IS NOT NULL) AS jobs,
+               maxIfOrNull(version, {created} AND job_id IS NOT NULL) AS demanded,
+               minIfOrNull(time, {created} AND job_id IS NOT NULL) AS first_job_at,
+               countIf({created} AND {window}) AS windowed,
+               maxIfOrNull(view_version, event_name = 'job.processed') AS rendered,
+               maxIfOrNull(time, event_name = 'job.processed') AS last_rendered_at,
+               countIf({created} AND (job_id IS NULL OR job_id NOT IN ended)) AS in_flight,
+               countIf(event_name = 'job.failed') AS failed
+        FROM {scoped} GROUP BY {_KEY_SQL}
     ),
     ingested AS (
         SELECT tenant, environment, source, entity, max(version) AS ingested
         FROM {scoped} WHERE event_name = 'entity.ingested'
         GROUP BY tenant, environment, source, entity
-    ),
-    rendered AS (
-        SELECT {_KEY_SQL}, max(view_version) AS rendered, max(time) AS last_rendered_at
-        FROM {scoped} WHERE event_name = 'job.processed' GROUP BY {_KEY_SQL}
-    ),
-    ended AS (SELECT DISTINCT job_id FROM {scoped} WHERE event_name IN ({_TERMINAL_SQL})),
-    open_jobs AS (
-        SELECT {", ".join(f"c.{k} AS {k}" for k in KEY)}, count() AS in_flight
-        FROM (SELECT * FROM {scoped} WHERE event_name = 'job.created') c
-        LEFT ANTI JOIN ended e ON e.job_id = c.job_id
-        GROUP BY {_KEY_SQL}
-    ),
-    gave_up AS (
-        SELECT {_KEY_SQL}, count() AS failed
-        FROM {scoped} WHERE event_name = 'job.failed' GROUP BY {_KEY_SQL}
     )
     SELECT {", ".join(f"k.{c} AS {c}" for c in KEY)},
            if(k.demanded IS NULL, coalesce(i.ingested, 0),
               greatest(k.demanded, coalesce(i.ingested, 0))) AS latest_version,
-           r.rendered AS rendered_version, r.last_rendered_at AS last_rendered_at,
-           toInt64(coalesce(o.in_flight, 0)) AS in_flight,
-           toInt64(coalesce(g.failed, 0)) AS failed,
+           k.rendered AS rendered_version, k.last_rendered_at AS last_rendered_at,
+           toInt64(k.in_flight) AS in_flight, toInt64(k.failed) AS failed,
            k.first_job_at AS first_job_at
     FROM keys k
-    JOIN windowed w ON {_on("w", "k", KEY)}
     LEFT JOIN ingested i ON {_on("i", "k", KEY[:4])}
-    LEFT JOIN rendered r ON {_on("r", "k", KEY)}
-    LEFT JOIN open_jobs o ON {_on("o", "k", KEY)}
-    LEFT JOIN gave_up g ON {_on("g", "k", KEY)}
-    WHERE coalesce(r.rendered, 0) < latest_version
+    WHERE k.jobs > 0 AND k.windowed > 0
+      AND {" AND ".join(f"k.{c} IS NOT NULL" for c in KEY)}
+      AND coalesce(k.rendered, 0) < latest_version
     ORDER BY k.environment, k.source, k.entity, k.schema
     """
 
@@ -150,7 +154,8 @@ def job_accounting(t: Tables, since: datetime | None, until: datetime | None) ->
                min(time) AS time, min(trace_id) AS trace_id,
                countIf(event_name = 'job.created') AS created,
                countIf(event_name IN ({_TERMINAL_SQL})) AS ended
-        FROM {logs_relation(t, since, until)} WHERE job_id IS NOT NULL GROUP BY job_id
+        FROM {logs_relation(t, since, until, columns=_JOB_COLUMNS)}
+        WHERE job_id IS NOT NULL GROUP BY job_id
     )
     SELECT 'accounting' AS rule, time, tenant, environment, entity, schema, job_id, trace_id,
            if(ended > 1, concat('job ended ', toString(ended), ' times'),
@@ -170,7 +175,8 @@ def environment_accounting(t: Tables, since: datetime | None, until: datetime | 
                max(event_name = 'job.processed') AS processed,
                max(event_name = 'job.failed') AS failed,
                max(event_name = 'job.deduplicated') AS deduplicated
-        FROM {logs_relation(t, since, until)} WHERE job_id IS NOT NULL GROUP BY job_id
+        FROM {logs_relation(t, since, until, columns=_JOB_COLUMNS)}
+        WHERE job_id IS NOT NULL GROUP BY job_id
     )
     SELECT environment,
            toInt64(countIf(created)) AS created,

@@ -33,6 +33,7 @@ import base64
 import json
 import math
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ from toolkit.store.clickhouse.sql import LOG_FINGERPRINT, Tables
 from toolkit.store.otlp_json import LoadResult
 from toolkit.store.values import decode_value
 
-__all__ = ["as_string", "load_file"]
+__all__ = ["as_string", "copy_store", "load_file"]
 
 def _js_number(value: float) -> str:
     """A double as Go's ``pcommon`` prints it: shortest round-trip digits, fixed notation
@@ -131,7 +132,10 @@ CREATE OR REPLACE TEMP MACRO ch_map(a) AS map_from_entries(list_transform(
 
 def _prepare(mem: Store) -> None:
     con = mem.connection
-    con.create_function("toolkit_as_string", _as_string_json, ["VARCHAR"], "VARCHAR")
+    known = con.execute("SELECT count(*) FROM duckdb_functions() "
+                        "WHERE function_name = 'toolkit_as_string'").fetchall()[0][0]
+    if not known:
+        con.create_function("toolkit_as_string", _as_string_json, ["VARCHAR"], "VARCHAR")
     con.execute(_MACROS)
 
 
@@ -141,8 +145,8 @@ def _arrow(con: Any, sql: str) -> pa.Table:
     return fetch()
 
 
-def _log_rows(mem: Store, columns: frozenset[str]) -> pa.Table:
-    rows = _arrow(mem.connection, """
+def _log_rows(mem: Store, columns: frozenset[str], where: str = "true") -> pa.Table:
+    rows = _arrow(mem.connection, f"""
         SELECT make_timestamp_ns(CASE WHEN coalesce(time_unix_nano, 0) > 0 THEN time_unix_nano
                                       ELSE coalesce(observed_time_unix_nano, 0) END)
                    AS "Timestamp",
@@ -158,12 +162,12 @@ def _log_rows(mem: Store, columns: frozenset[str]) -> pa.Table:
                ch_map(scope_attributes) AS "ScopeAttributes",
                ch_map(attributes) AS "LogAttributes",
                coalesce(event_name, '') AS "EventName"
-        FROM logs ORDER BY time_unix_nano, record_id
+        FROM logs WHERE {where} ORDER BY time_unix_nano, record_id
     """)
     return rows.select([c for c in rows.column_names if c in columns])
 
 
-def _span_rows(mem: Store, columns: frozenset[str]) -> pa.Table:
+def _span_rows(mem: Store, columns: frozenset[str], where: str = "true") -> pa.Table:
     # Older exporters (no ScopeName column) put the scope among the span attributes.
     scope_in_attributes = "ScopeName" not in columns
     attributes = ("map_concat(ch_map(s.attributes), map_from_entries(list_filter(["
@@ -208,7 +212,7 @@ def _span_rows(mem: Store, columns: frozenset[str]) -> pa.Table:
                coalesce(li.spans, []) AS "Links.SpanId",
                coalesce(li.states, []) AS "Links.TraceState",
                coalesce(li.attrs, []) AS "Links.Attributes"
-        FROM spans s
+        FROM (SELECT * FROM spans WHERE {where}) s
         LEFT JOIN ev USING (trace_id, span_id)
         LEFT JOIN li USING (trace_id, span_id)
         ORDER BY s.start_time_unix_nano, s.trace_id, s.span_id
@@ -264,6 +268,20 @@ def _rejections(con: Connection, t: Tables, mem: Store) -> None:
     con.insert(t.table("rejected"), table)
 
 
+def _write(con: Connection, t: Tables, source: Store, log_where: str = "true",
+           span_where: str = "true") -> tuple[tuple[int, int], tuple[int, int]]:
+    """The rows of ``source`` (a DuckDB store) matching the conditions into the Collector's
+    tables; returns ``(seen, new)`` for logs, then for spans."""
+    _prepare(source)
+    logs = _log_rows(source, t.logs_columns, log_where)
+    logs_new = _insert_new(con, t.logs, logs, LOG_FINGERPRINT(t.logs_columns),
+                           _bounds(logs, seconds_key="TimestampTime") if logs.num_rows else "")
+    spans = _span_rows(source, t.traces_columns, span_where)
+    spans_new = _insert_new(con, t.traces, spans, "(TraceId, SpanId, Timestamp)",
+                            _bounds(spans, seconds_key=None) if spans.num_rows else "")
+    return (logs.num_rows, logs_new), (spans.num_rows, spans_new)
+
+
 def load_file(con: Connection, t: Tables, path: Path) -> LoadResult:
     """Load one OTLP JSON file (see ``toolkit.store.otlp_json``) into the Collector's tables.
 
@@ -273,17 +291,11 @@ def load_file(con: Connection, t: Tables, path: Path) -> LoadResult:
     """
     with Store.open(":memory:") as mem:
         parsed = mem.load(path, refresh=False)
-        _prepare(mem)
-        logs = _log_rows(mem, t.logs_columns)
-        spans = _span_rows(mem, t.traces_columns)
+        (logs_seen, logs_new), (spans_seen, spans_new) = _write(con, t, mem)
         _rejections(con, t, mem)
-    logs_new = _insert_new(con, t.logs, logs, LOG_FINGERPRINT(t.logs_columns),
-                           _bounds(logs, seconds_key="TimestampTime") if logs.num_rows else "")
-    spans_new = _insert_new(con, t.traces, spans, "(TraceId, SpanId, Timestamp)",
-                            _bounds(spans, seconds_key=None) if spans.num_rows else "")
     result = LoadResult(
         parsed.files, parsed.lines, spans_new, logs_new,
-        parsed.duplicates + (spans.num_rows - spans_new) + (logs.num_rows - logs_new),
+        parsed.duplicates + (spans_seen - spans_new) + (logs_seen - logs_new),
         parsed.rejected, parsed.ignored_lines, parsed.rejections,
     )
     ledger = pa.table({
@@ -297,3 +309,25 @@ def load_file(con: Connection, t: Tables, path: Path) -> LoadResult:
     })
     con.insert(t.table("loaded_files"), ledger)
     return result
+
+
+def copy_store(con: Connection, t: Tables, source: Store, *, days: int = 1) -> LoadResult:
+    """Every span and log record of a DuckDB store into the Collector's tables, ``days`` of
+    telemetry per batch (a store moving to ClickHouse; records already there are skipped)."""
+    [(lo, hi)] = source.connection.execute(
+        "SELECT min(t), max(t) FROM (SELECT min(time) AS t FROM logs UNION ALL "
+        "SELECT max(time) FROM logs UNION ALL SELECT min(start_time) FROM spans UNION ALL "
+        "SELECT max(start_time) FROM spans)").fetchall()
+    total = LoadResult()
+    if lo is None:
+        return total
+    step = timedelta(days=days)
+    day = lo.replace(hour=0, minute=0, second=0, microsecond=0)
+    while day <= hi:
+        bounds = f"{{column}} >= TIMESTAMP '{day}' AND {{column}} < TIMESTAMP '{day + step}'"
+        (logs_seen, logs_new), (spans_seen, spans_new) = _write(
+            con, t, source, bounds.format(column="time"), bounds.format(column="start_time"))
+        total = total + LoadResult(0, 0, spans_new, logs_new,
+                                   spans_seen - spans_new + logs_seen - logs_new)
+        day += step
+    return total

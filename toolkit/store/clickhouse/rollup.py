@@ -117,7 +117,8 @@ def _start(con: Connection, t: Tables, first_changed: datetime | None) -> dateti
             SELECT environment, max(minute) AS last_row FROM {t.table('env_minute')}
             WHERE minute < {literal(start)} GROUP BY environment) r
         WHERE r.environment IN (
-            SELECT DISTINCT environment FROM {logs_relation(t, since=start)}
+            SELECT DISTINCT environment
+            FROM {logs_relation(t, since=start, columns=("environment",))}
             WHERE environment IS NOT NULL)
           AND r.last_row < {literal(start)} - {_MINUTE}
     """)
@@ -143,7 +144,9 @@ WITH ev AS (
            event_name,
            toInt64(multiIf(event_name = 'job.enqueued', 1, event_name = 'job.dequeued', -1, 0))
                AS delta
-    FROM {logs_relation(t, since=start)} WHERE environment IS NOT NULL
+    FROM {logs_relation(t, since=start, columns=("environment", "tenant", "time",
+                                                  "event_name"))}
+    WHERE environment IS NOT NULL
 ),
 counts AS (
     -- One pass: counts, the net queue change, and the queue right after each enqueue or

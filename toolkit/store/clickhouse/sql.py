@@ -145,10 +145,21 @@ def event_name_sql(columns: frozenset[str]) -> str:
     return from_attr
 
 
+def _only(cols: list[str], wanted: Iterable[str] | None) -> list[str]:
+    """The ``expr AS name`` items of ``cols`` named in ``wanted`` (all when ``None``): a
+    query that needs four columns gets a subquery of four, which ClickHouse plans faster
+    and which never computes a column nobody reads."""
+    if wanted is None:
+        return cols
+    keep = set(wanted)
+    return [c for c in cols if c.rsplit(" AS ", 1)[1] in keep]
+
+
 def logs_relation(t: Tables, since: datetime | None = None, until: datetime | None = None,
-                  where: Iterable[str] = ()) -> str:
+                  where: Iterable[str] = (), columns: Iterable[str] | None = None) -> str:
     """``otel_logs`` as the store's ``logs`` table (same columns, same order), optionally only
-    the records with ``since <= time < until`` and the raw-column conditions ``where``."""
+    the records with ``since <= time < until`` and the raw-column conditions ``where``, and
+    only the ``columns`` named."""
     c = t.logs_columns
     cols = [
         f"lower(hex({_log_fingerprint(c)})) AS record_id",
@@ -177,7 +188,7 @@ def logs_relation(t: Tables, since: datetime | None = None, until: datetime | No
     ]
     clauses = _time_bounds(since, until, seconds_key="TimestampTime"
                            if "TimestampTime" in c else None) + list(where)
-    return f"(SELECT {', '.join(cols)} FROM {t.logs} {_where(clauses)})"
+    return f"(SELECT {', '.join(_only(cols, columns))} FROM {t.logs} {_where(clauses)})"
 
 
 def _kind(expr: str, prefix: str) -> str:

@@ -23,7 +23,7 @@ from types import TracebackType
 import pandas as pd
 
 from toolkit.errors import BadInput
-from toolkit.store import TimeLike
+from toolkit.store import Store, TimeLike
 from toolkit.store.clickhouse import audit, loader, rollup
 from toolkit.store.clickhouse.connection import Connection, connect
 from toolkit.store.clickhouse.frames import Converter
@@ -161,6 +161,16 @@ class ClickHouseStore:
             if refresh:
                 self.refresh_rollup()
         return total
+
+    def copy_from(self, store: Store, *, refresh: bool = True) -> LoadResult:
+        """Copy a DuckDB store's spans and log records into the Collector's tables in the
+        exporter's row shape, a day at a time (moving a store to ClickHouse); records
+        already there are counted as duplicates."""
+        with self._lock:
+            result = loader.copy_store(self._writable(), self._tables, store)
+            if refresh:
+                self.refresh_rollup()
+        return result
 
     def refresh_rollup(self) -> RollupRefresh:
         """Recompute the minutes of the rollup that changed (cheap when nothing did)."""
