@@ -150,6 +150,12 @@ def test_loading_the_same_records_again_adds_nothing(pair, tmp_path):
     assert again.loaded == 0 and again.duplicates == again.records > 0
     assert int(ch.sql("SELECT count() AS n FROM otel.otel_logs").n[0]) == before
     assert ch.refresh_rollup().start is None
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(part.read_text().splitlines()[0] + "\n{not json\n")
+    result = ch.load(bad)
+    assert (result.rejected, result.duplicates) == (1, result.records - 1)
+    assert ch.rejected()[["line", "item"]].values.tolist() == [[2, ""]]
+    assert str(ch.rejected().file[0]) == str(bad.resolve())
 
 
 # -- rows written by hand in the exporter's shape ----------------------------------------------
@@ -301,6 +307,22 @@ def test_loader_writes_the_older_exporter_shape(chdb_path, admin, tmp_path):
         names = store.sql("SELECT DISTINCT LogAttributes['event.name'] AS e "
                           "FROM olderload.otel_logs ORDER BY e").e.tolist()
         assert names == sorted(store.logs().event_name.unique().tolist())
+
+
+def test_a_duckdb_store_copied_over_reads_the_same(chdb_path, admin, tmp_path):
+    for name in ("logs", "traces"):
+        with gzip.open(MAY7 / f"{name}.jsonl.gz", "rt") as lines:
+            (tmp_path / f"{name}.jsonl").write_text("".join(next(lines) for _ in range(40)))
+    create_tables(admin, "copied")
+    with Store.open(":memory:") as duck, \
+            ClickHouseStore.open(f"chdb:{chdb_path}?database=copied") as ch:
+        duck.load(tmp_path)
+        copied = ch.copy_from(duck)
+        assert copied.logs_loaded == len(duck.logs()) > 0
+        assert copied.spans_loaded == len(duck.spans()) > 0
+        pd.testing.assert_frame_equal(ch.rollup(), duck.rollup())
+        again = ch.copy_from(duck)
+        assert again.loaded == 0 and again.duplicates == copied.loaded
 
 
 # -- the exporter's value rendering -------------------------------------------------------------

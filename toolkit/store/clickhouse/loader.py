@@ -49,6 +49,7 @@ from toolkit.store.values import decode_value
 
 __all__ = ["as_string", "copy_store", "load_file"]
 
+
 def _js_number(value: float) -> str:
     """A double as Go's ``pcommon`` prints it: shortest round-trip digits, fixed notation
     between 1e-6 and 1e21, exponent without padding otherwise."""
@@ -253,19 +254,10 @@ def _bounds(rows: pa.Table, *, seconds_key: str | None) -> str:
 
 
 def _rejections(con: Connection, t: Tables, mem: Store) -> None:
-    frame = mem.rejected()
-    if frame.empty:
-        return
-    table = pa.table({
-        "file": pa.array(frame["file"].astype(str).tolist(), pa.string()),
-        "line": pa.array(frame["line"].astype("int64").tolist(), pa.int64()),
-        "item": pa.array(frame["item"].astype(str).tolist(), pa.string()),
-        "error": pa.array(frame["error"].astype(str).tolist(), pa.string()),
-        "raw": pa.array([None if r is None or r != r else str(r) for r in frame["raw"]],
-                        pa.string()),
-        "rejected_at": pa.array(frame["rejected_at"].tolist(), pa.timestamp("us")),
-    })
-    con.insert(t.table("rejected"), table)
+    rows = _arrow(mem.connection, "SELECT file, line, item, error, raw, rejected_at "
+                                  "FROM rejected ORDER BY file, line, item")
+    if rows.num_rows:
+        con.insert(t.table("rejected"), rows)
 
 
 def _write(con: Connection, t: Tables, source: Store, log_where: str = "true",

@@ -89,17 +89,17 @@ def _changes(con: Connection, t: Tables) -> _Change:
     """)
     if not minutes.num_rows:
         return _Change(partitions, None, minutes)
-    lo, hi = minutes.column("minute")[0].as_py(), minutes.column("minute")[-1].as_py()
-    first = _scalar(con, f"""
-        SELECT toDateTime64(minOrNull(now.minute), 0, 'UTC') FROM (
-            SELECT toStartOfMinute(Timestamp) AS minute, count() AS rows FROM {t.logs}
-            WHERE {scope} GROUP BY minute) now
-        LEFT JOIN (SELECT minute, rows FROM {t.table('log_minutes')}
-                   WHERE minute BETWEEN {literal(_naive(lo))} AND {literal(_naive(hi))}) before
-            ON before.minute = now.minute
-        WHERE before.rows IS NULL OR before.rows <> now.rows
+    now = dict(zip(minutes.column("minute").to_pylist(), minutes.column("rows").to_pylist(),
+                   strict=True))
+    lo, hi = _naive(min(now)), _naive(max(now))
+    before = con.arrow(f"""
+        SELECT toDateTime64(minute, 0, 'UTC') AS minute, rows FROM {t.table('log_minutes')}
+        WHERE minute BETWEEN {literal(lo)} AND {literal(hi)}
     """)
-    return _Change(partitions, _naive(first), minutes)
+    kept = dict(zip(before.column("minute").to_pylist(), before.column("rows").to_pylist(),
+                    strict=True))
+    changed = [m for m, rows in now.items() if kept.get(m) != rows]
+    return _Change(partitions, _naive(min(changed)) if changed else None, minutes)
 
 
 def _start(con: Connection, t: Tables, first_changed: datetime | None) -> datetime | None:
