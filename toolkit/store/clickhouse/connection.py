@@ -175,7 +175,7 @@ class _Server:
 
     def insert(self, table: str, rows: pa.Table) -> None:
         try:
-            self._client.insert_arrow(table, rows, database=self.target.database)
+            self._client.insert_arrow(table, rows)  # the toolkit's names are qualified
         except Exception as exc:
             raise BadInput(f"{self.target.label}: {_first_line(exc)}") from exc
 

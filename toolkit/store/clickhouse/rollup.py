@@ -18,6 +18,7 @@ start is the earlier of that minute and the watermark. Nothing changed: nothing 
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -102,28 +103,25 @@ def _changes(con: Connection, t: Tables) -> _Change:
     return _Change(partitions, _naive(min(changed)) if changed else None, minutes)
 
 
-def _start(con: Connection, t: Tables, first_changed: datetime | None) -> datetime | None:
-    """The first minute to recompute, or ``None`` when nothing changed."""
-    if first_changed is None:
-        return None
+def _start(con: Connection, t: Tables, first_changed: datetime) -> datetime:
+    """The first minute to recompute: the first that changed, or the watermark if earlier
+    (the last minute rolled up may have been partial)."""
     watermark = get_meta(con, t, WATERMARK)
     start = first_changed.replace(second=0, microsecond=0)
-    if watermark is not None:
-        start = min(start, datetime.fromisoformat(watermark))
-    # An environment idle before `start` and active again after it needs its zero rows in
-    # between: begin right after its last row (as rollup.py does).
-    gap = _scalar(con, f"""
+    return min(start, datetime.fromisoformat(watermark)) if watermark else start
+
+
+def _gap(con: Connection, t: Tables, start: datetime, counts: str) -> datetime | None:
+    """Where to start instead when an environment idle before ``start`` is active again
+    after it (its zero rows in between are missing): right after its last row, as rollup.py
+    does. The active environments come from the counts already taken from ``start``."""
+    return _naive(_scalar(con, f"""
         SELECT toDateTime64(minOrNull(r.last_row + {_MINUTE}), 0, 'UTC') FROM (
             SELECT environment, max(minute) AS last_row FROM {t.table('env_minute')}
             WHERE minute < {literal(start)} GROUP BY environment) r
-        WHERE r.environment IN (
-            SELECT DISTINCT environment
-            FROM {logs_relation(t, since=start, columns=("environment",))}
-            WHERE environment IS NOT NULL)
+        WHERE r.environment IN (SELECT DISTINCT environment FROM {counts})
           AND r.last_row < {literal(start)} - {_MINUTE}
-    """)
-    gap = _naive(gap)
-    return min(start, gap) if gap is not None else start
+    """))
 
 
 def _counts_sql() -> str:
@@ -134,40 +132,47 @@ def _counts_sql() -> str:
     return ",\n               ".join(cols)
 
 
-def _recompute(t: Tables, start: datetime) -> str:
+def _counts(t: Tables, start: datetime, into: str) -> str:
+    """One pass over ``otel_logs`` from ``start`` into the scratch table ``into``: per
+    environment and minute the counts, the net queue change, the queue's peak right after an
+    enqueue or dequeue (relative to the backlog carried in) and a tenant. Kept in a table
+    because ClickHouse evaluates a CTE again at every reference, and the rest of the
+    recompute reads these rows three times."""
+    return f"""
+CREATE TABLE {into} ENGINE = Memory AS
+SELECT environment, minute,
+       {_counts_sql()},
+       sum(delta) AS net,
+       maxIfOrNull(running, delta <> 0) AS peak,
+       any(tenant) AS tenant
+FROM (
+    SELECT environment, tenant, minute, event_name, delta,
+           sum(delta) OVER (PARTITION BY environment ORDER BY time, delta DESC
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
+    FROM (
+        SELECT environment, tenant, time, toDateTime(toStartOfMinute(time), 'UTC') AS minute,
+               event_name,
+               toInt64(multiIf(event_name = 'job.enqueued', 1,
+                               event_name = 'job.dequeued', -1, 0)) AS delta
+        FROM {logs_relation(t, since=start, columns=("environment", "tenant", "time",
+                                                      "event_name"))}
+        WHERE environment IS NOT NULL))
+GROUP BY environment, minute
+"""
+
+
+def _recompute(t: Tables, start: datetime, counts: str) -> str:
     keys = list(COUNTED_EVENTS)
     start_sql = f"toDateTime({literal(start)}, 'UTC')"
     return f"""
 INSERT INTO {t.table('env_minute')}
-WITH ev AS (
-    SELECT environment, tenant, time, toDateTime(toStartOfMinute(time), 'UTC') AS minute,
-           event_name,
-           toInt64(multiIf(event_name = 'job.enqueued', 1, event_name = 'job.dequeued', -1, 0))
-               AS delta
-    FROM {logs_relation(t, since=start, columns=("environment", "tenant", "time",
-                                                  "event_name"))}
-    WHERE environment IS NOT NULL
-),
-counts AS (
-    -- One pass: counts, the net queue change, and the queue right after each enqueue or
-    -- dequeue relative to the backlog carried in (its peak in the minute).
-    SELECT environment, minute,
-           {_counts_sql()},
-           sum(delta) AS net,
-           maxIfOrNull(running, delta <> 0) AS peak
-    FROM (
-        SELECT environment, minute, event_name, delta,
-               sum(delta) OVER (PARTITION BY environment ORDER BY time, delta DESC
-                                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
-        FROM ev)
-    GROUP BY environment, minute
-),
+WITH counts AS (SELECT * FROM {counts}),
 carry AS (
     SELECT environment, backlog AS carried, tenant AS carried_tenant
     FROM {t.table('env_minute')} WHERE minute = {start_sql} - {_MINUTE}
 ),
 tenants AS (
-    SELECT environment, any(tenant) AS tenant FROM ev WHERE tenant IS NOT NULL
+    SELECT environment, any(tenant) AS tenant FROM counts WHERE tenant IS NOT NULL
     GROUP BY environment
 ),
 bounds AS (
@@ -199,16 +204,14 @@ filled AS (
            c.peak AS peak
     FROM grid g
     LEFT JOIN counts c ON c.environment = g.environment AND c.minute = g.minute
-),
-active AS (
-    -- Non-empty at the start of the minute, or right after one of its events.
-    SELECT minute, toInt32(countIf(backlog - delta > 0 OR coalesce(carried + peak > 0, false)))
-               AS active_envs
-    FROM filled GROUP BY minute
 )
-SELECT f.minute, f.environment, f.tenant, {", ".join(f"f.{k}" for k in keys)},
-       toInt64(f.backlog), a.active_envs
-FROM filled f JOIN active a ON a.minute = f.minute
+-- An environment is active in a minute if its queue was non-empty at the start of it or
+-- right after one of its events; counted over the minute as a window, so that `filled` is
+-- computed once (ClickHouse evaluates a CTE again at every reference).
+SELECT minute, environment, tenant, {", ".join(keys)}, toInt64(backlog),
+       toInt32(countIf(backlog - delta > 0 OR coalesce(carried + peak > 0, false))
+               OVER (PARTITION BY minute)) AS active_envs
+FROM filled
 """
 
 
@@ -220,13 +223,24 @@ def refresh_rollup(con: Connection, t: Tables) -> RollupRefresh:
     last, so a refresh that stops half-way is simply redone by the next one.
     """
     change = _changes(con, t)
-    start = _start(con, t, change.first_changed)
-    rows = 0
-    if start is not None:
+    start, rows = None, 0
+    if change.first_changed is not None:
+        start = _start(con, t, change.first_changed)
         rollup = t.table("env_minute")
-        con.command(f"DELETE FROM {rollup} WHERE minute >= toDateTime({literal(start)}, 'UTC')")
-        before = _scalar(con, f"SELECT count() FROM {rollup}")
-        con.command(_recompute(t, start))
+        counts = f"{t.database}.toolkit_stage_rollup_{uuid.uuid4().hex}"
+        try:
+            con.command(_counts(t, start, counts))
+            gap = _gap(con, t, start, counts)
+            if gap is not None and gap < start:
+                start = gap
+                con.command(f"DROP TABLE {counts}")
+                con.command(_counts(t, start, counts))
+            con.command(f"DELETE FROM {rollup} WHERE minute >= toDateTime({literal(start)}, "
+                        f"'UTC')")
+            before = _scalar(con, f"SELECT count() FROM {rollup}")
+            con.command(_recompute(t, start, counts))
+        finally:
+            con.command(f"DROP TABLE IF EXISTS {counts}")
         rows = int(_scalar(con, f"SELECT count() FROM {rollup}") or 0) - int(before or 0)
         last = _naive(_scalar(con, f"SELECT toDateTime64(max(minute), 0, 'UTC') "
                                    f"FROM {rollup}"))
