@@ -13,8 +13,9 @@ before it prints the times:
 2. the exact audit over the 30 days (``toolkit.detect.audit.audit``);
 3. the detectors over the last working day (fitted on the three days before).
 
-Bytes per job: the DuckDB file after a checkpoint, and the active parts of ``otel_logs`` in
-ClickHouse (compressed, on disk), each divided by the jobs stored; and the same for the
+Bytes per job: the DuckDB file after a checkpoint, and the active parts of the Collector's
+tables and of the toolkit's own (rollup, typed job log records) in ClickHouse (compressed, on
+disk), each divided by the jobs stored; and the same for the
 ``sample_logs/may7`` telemetry (spans and logs) loaded into both. Prints figures; asserts
 nothing beyond the agreement of the two backends.
 
@@ -27,12 +28,13 @@ import argparse
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
-from toolkit.detect.audit import Window, audit
+from toolkit.detect.audit import audit
 from toolkit.detect.window import detect
 from toolkit.store import Store
 from toolkit.store.clickhouse import ClickHouseStore, create_exporter_tables
@@ -111,7 +113,7 @@ def _survivor_json() -> str:
             "CASE WHEN unjustified THEN version - 1 ELSE version END")
 
 
-def timed(fn):  # noqa: ANN001, ANN201
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
     """Best of two calls: (seconds, result)."""
     best, result = float("inf"), None
     for _ in range(2):
@@ -130,10 +132,10 @@ def work(store: Store | ClickHouseStore) -> dict[str, tuple[float, object]]:
     }
 
 
-def clickhouse_bytes(store: ClickHouseStore, tables: tuple[str, ...]) -> int:
-    names = ", ".join(f"'{t}'" for t in tables)
+def clickhouse_bytes(store: ClickHouseStore, tables: str) -> int:
+    """Bytes on disk of the active parts of the tables whose names match ``tables`` (LIKE)."""
     frame = store.sql(f"SELECT sum(bytes_on_disk) AS b FROM system.parts WHERE active AND "
-                      f"database = currentDatabase() AND table IN ({names})")
+                      f"database = currentDatabase() AND table LIKE '{tables}'")
     return int(frame.b[0])
 
 
@@ -177,10 +179,12 @@ def main() -> None:
                     print(f"{label:28s} {d_seconds:9.2f} {c_seconds:13.2f} "
                           f"{d_seconds / c_seconds:18.2f}")
                 print(f"{'total':28s} {total_d:9.2f} {total_c:13.2f} {total_d / total_c:18.2f}")
-                ch_bytes = clickhouse_bytes(ch, ("otel_logs",))
+                ch_bytes = clickhouse_bytes(ch, "otel_%")
+                own_bytes = clickhouse_bytes(ch, "toolkit_%")
         duck_bytes = os.path.getsize(db)
         print(f"bytes per job, synthetic job logs: DuckDB file {duck_bytes / jobs:.0f} B, "
-              f"ClickHouse otel_logs {ch_bytes / jobs:.0f} B")
+              f"ClickHouse otel_logs {ch_bytes / jobs:.0f} B + toolkit_ tables "
+              f"{own_bytes / jobs:.0f} B")
         sample_db = os.path.join(scratch, "may7.duckdb")
         with Store.open(sample_db) as duck:
             duck.load(MAY7)
@@ -188,10 +192,12 @@ def main() -> None:
             sample_jobs = int(duck.sql("SELECT count(DISTINCT job_id) AS n FROM logs").n[0])
         with ClickHouseStore.open(f"chdb:{chdb_path}?database=sample") as ch:
             ch.load(MAY7)
-            ch_bytes = clickhouse_bytes(ch, ("otel_logs", "otel_traces"))
+            ch_bytes = clickhouse_bytes(ch, "otel_%")
+            own_bytes = clickhouse_bytes(ch, "toolkit_%")
         print(f"bytes per job, sample_logs/may7 (spans and logs, {sample_jobs:,} jobs): DuckDB "
               f"file {os.path.getsize(sample_db) / sample_jobs:.0f} B, ClickHouse otel_logs + "
-              f"otel_traces {ch_bytes / sample_jobs:.0f} B")
+              f"otel_traces {ch_bytes / sample_jobs:.0f} B + toolkit_ tables "
+              f"{own_bytes / sample_jobs:.0f} B")
 
 
 if __name__ == "__main__":

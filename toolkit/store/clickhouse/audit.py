@@ -1,6 +1,8 @@
 """The exact audit's four queries in ClickHouse SQL: the same rows and columns as
 ``toolkit.store.audit_sql`` (DuckDB), with every join inside ClickHouse so that only the
-violations and per-key summaries cross the wire.
+violations and per-key summaries cross the wire. They read ``toolkit_job_logs``, the job log
+records with their promoted attributes as typed columns, which the rollup refresh keeps up to
+date from ``otel_logs`` (reading the exporter's attribute maps once, not at every query).
 
 DuckDB idioms translated: ``IS NOT DISTINCT FROM`` is spelled out (:func:`_same`),
 ``count(*) FILTER`` is ``countIf``, ``bool_or`` is ``max`` of a condition, a correlated
@@ -14,16 +16,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from toolkit.store.audit_sql import KEY, TERMINAL_EVENTS
-from toolkit.store.clickhouse.sql import Tables, literal, logs_relation, quote
+from toolkit.store.clickhouse.sql import Tables, literal, quote
 
 __all__ = ["environment_accounting", "job_accounting", "unjustified_drops", "view_status"]
 
 _TERMINAL_SQL = ", ".join(quote(e) for e in TERMINAL_EVENTS)
 _KEY_SQL = ", ".join(KEY)
-_SURVIVOR = tuple(f"survivor_{c}" for c in ("job_id", *KEY, "state", "version"))
-_SURVIVOR_SQL = ", ".join(_SURVIVOR)
-#: The columns the audit reads.
-_JOB_COLUMNS = ("time", "event_name", *KEY, "job_id", "version", "view_version", "trace_id")
+_SURVIVOR_SQL = ", ".join(f"survivor_{c}" for c in ("job_id", *KEY, "state", "version"))
 
 
 def _same(a: str, b: str) -> str:
@@ -39,9 +38,7 @@ def unjustified_drops(t: Tables, since: datetime | None, until: datetime | None)
         f"if(NOT {_same(f'd.survivor_{k}', f'd.{k}')}, concat('{k} ', coalesce(d.{k}, '?'), "
         f"' vs ', coalesce(d.survivor_{k}, '?')), NULL)"
         for k in KEY)
-    drops = logs_relation(t, since, until, where=[_event_is("job.deduplicated", t)],
-                          columns=("time", "event_name", *KEY, "job_id", "version", "trace_id",
-                                   *_SURVIVOR))
+    drops = _jobs(t, since, until, "event_name = 'job.deduplicated'")
     return f"""
     WITH d AS (
         SELECT time, {_KEY_SQL}, job_id, version, {_SURVIVOR_SQL}, trace_id
@@ -52,8 +49,7 @@ def unjustified_drops(t: Tables, since: datetime | None, until: datetime | None)
     ),
     s AS (
         SELECT job_id, min(trace_id) AS trace_id
-        FROM {logs_relation(t, where=[_event_is('job.created', t)],
-                            columns=('job_id', 'trace_id', 'event_name'))}
+        FROM {_jobs(t, None, None, "event_name = 'job.created'")}
         WHERE event_name = 'job.created' AND job_id IN (SELECT survivor_job_id FROM d)
         GROUP BY job_id
     )
@@ -81,13 +77,16 @@ def unjustified_drops(t: Tables, since: datetime | None, until: datetime | None)
     """
 
 
-def _event_is(name: str, t: Tables) -> str:
-    """A raw-column condition that keeps the scan to one event (the exporter's
-    ``EventName`` when present, else the attribute)."""
-    attr = f"LogAttributes['event.name'] = {quote(name)}"
-    if "EventName" in t.logs_columns:
-        return f"(EventName = {quote(name)} OR (EventName = '' AND {attr}))"
-    return attr
+def _jobs(t: Tables, since: datetime | None, until: datetime | None, where: str = "true"
+          ) -> str:
+    """The job log records with ``since <= time < until`` matching ``where``, from the typed
+    ``toolkit_job_logs`` (kept by the rollup refresh) rather than the attribute maps."""
+    clauses = [where]
+    if since is not None:
+        clauses.append(f"time >= {literal(since)}")
+    if until is not None:
+        clauses.append(f"time < {literal(until)}")
+    return f"(SELECT * FROM {t.table('job_logs')} WHERE {' AND '.join(clauses)})"
 
 
 def view_status(t: Tables, since: datetime | None, until: datetime | None, *,
@@ -99,7 +98,7 @@ def view_status(t: Tables, since: datetime | None, until: datetime | None, *,
     of ``otel_logs`` instead of seven, since each reads its attribute maps whole.
     """
     open_end = until is None or as_of_end
-    scoped = logs_relation(t, until=None if open_end else until, columns=_JOB_COLUMNS)
+    scoped = _jobs(t, None, None if open_end else until)
     window = " AND ".join([f"time >= {literal(since)}"] * (since is not None)
                           + [f"time < {literal(until)}"] * (until is not None)) or "true"
     created = "event_name = 'job.created'"
@@ -154,8 +153,7 @@ def job_accounting(t: Tables, since: datetime | None, until: datetime | None) ->
                min(time) AS time, min(trace_id) AS trace_id,
                countIf(event_name = 'job.created') AS created,
                countIf(event_name IN ({_TERMINAL_SQL})) AS ended
-        FROM {logs_relation(t, since, until, columns=_JOB_COLUMNS)}
-        WHERE job_id IS NOT NULL GROUP BY job_id
+        FROM {_jobs(t, since, until, "job_id IS NOT NULL")} GROUP BY job_id
     )
     SELECT 'accounting' AS rule, time, tenant, environment, entity, schema, job_id, trace_id,
            if(ended > 1, concat('job ended ', toString(ended), ' times'),
@@ -175,8 +173,7 @@ def environment_accounting(t: Tables, since: datetime | None, until: datetime | 
                max(event_name = 'job.processed') AS processed,
                max(event_name = 'job.failed') AS failed,
                max(event_name = 'job.deduplicated') AS deduplicated
-        FROM {logs_relation(t, since, until, columns=_JOB_COLUMNS)}
-        WHERE job_id IS NOT NULL GROUP BY job_id
+        FROM {_jobs(t, since, until, "job_id IS NOT NULL")} GROUP BY job_id
     )
     SELECT environment,
            toInt64(countIf(created)) AS created,

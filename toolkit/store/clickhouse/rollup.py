@@ -25,7 +25,7 @@ from datetime import datetime
 import pyarrow as pa
 
 from toolkit.store.clickhouse.connection import Connection
-from toolkit.store.clickhouse.schema import get_meta, set_meta
+from toolkit.store.clickhouse.schema import JOB_LOG_COLUMNS, get_meta, set_meta
 from toolkit.store.clickhouse.sql import Tables, literal, logs_relation, quote
 from toolkit.store.rollup import COUNTED_EVENTS, RollupRefresh
 
@@ -154,9 +154,8 @@ FROM (
                event_name,
                toInt64(multiIf(event_name = 'job.enqueued', 1,
                                event_name = 'job.dequeued', -1, 0)) AS delta
-        FROM {logs_relation(t, since=start, columns=("environment", "tenant", "time",
-                                                      "event_name"))}
-        WHERE environment IS NOT NULL))
+        FROM {t.table('job_logs')}
+        WHERE time >= {literal(start)} AND environment IS NOT NULL))
 GROUP BY environment, minute
 """
 
@@ -229,6 +228,11 @@ def refresh_rollup(con: Connection, t: Tables) -> RollupRefresh:
         rollup = t.table("env_minute")
         counts = f"{t.database}.toolkit_stage_rollup_{uuid.uuid4().hex}"
         try:
+            jobs = t.table("job_logs")
+            con.command(f"DELETE FROM {jobs} WHERE time >= {literal(start)}")
+            columns = ", ".join(JOB_LOG_COLUMNS)
+            con.command(f"INSERT INTO {jobs} ({columns}) SELECT {columns} "
+                        f"FROM {logs_relation(t, since=start, columns=JOB_LOG_COLUMNS)}")
             con.command(_counts(t, start, counts))
             gap = _gap(con, t, start, counts)
             if gap is not None and gap < start:
@@ -260,7 +264,7 @@ def refresh_rollup(con: Connection, t: Tables) -> RollupRefresh:
 
 def rebuild_rollup(con: Connection, t: Tables) -> RollupRefresh:
     """Recompute ``toolkit_env_minute`` from the whole of ``otel_logs``."""
-    for table in ("env_minute", "log_minutes", "log_partitions"):
+    for table in ("env_minute", "job_logs", "log_minutes", "log_partitions"):
         con.command(f"TRUNCATE TABLE {t.table(table)}")
     set_meta(con, t, WATERMARK, None)
     return refresh_rollup(con, t)

@@ -13,6 +13,7 @@ from toolkit.store.clickhouse.connection import Connection
 from toolkit.store.clickhouse.sql import Tables, quote
 
 __all__ = [
+    "JOB_LOG_COLUMNS",
     "SCHEMA_VERSION",
     "TOOLKIT_TABLES",
     "create_exporter_tables",
@@ -25,8 +26,16 @@ __all__ = [
 SCHEMA_VERSION: Final = 1
 
 #: The toolkit's own tables, in schema.sql's order.
-TOOLKIT_TABLES: Final = ("meta", "env_minute", "log_minutes", "log_partitions", "rejected",
-                         "loaded_files")
+TOOLKIT_TABLES: Final = ("meta", "env_minute", "job_logs", "log_minutes", "log_partitions",
+                         "rejected", "loaded_files")
+
+#: The columns of ``toolkit_job_logs``, in order.
+JOB_LOG_COLUMNS: Final = (
+    "time", "event_name", "tenant", "environment", "source", "entity", "schema", "job_id",
+    "version", "view_version", "trace_id", "survivor_job_id", "survivor_tenant",
+    "survivor_environment", "survivor_source", "survivor_entity", "survivor_schema",
+    "survivor_state", "survivor_version",
+)
 
 _EXPORTER_TABLES = ("otel_logs", "otel_traces")
 

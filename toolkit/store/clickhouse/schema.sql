@@ -27,6 +27,32 @@ CREATE TABLE IF NOT EXISTS {db}.toolkit_env_minute (
     active_envs       Int32
 ) ENGINE = MergeTree PARTITION BY toDate(minute) ORDER BY (minute, environment);
 
+-- The job log records as typed columns: the promoted attributes the audit and the rollup
+-- read (docs/store.md), taken once from otel_logs' attribute maps by each rollup refresh, so
+-- that the audit's joins and the rollup scan narrow typed columns instead of reading the maps
+-- again for every query.
+CREATE TABLE IF NOT EXISTS {db}.toolkit_job_logs (
+    time                 DateTime64(6, 'UTC'),
+    event_name           LowCardinality(Nullable(String)),
+    tenant               Nullable(String),
+    environment          Nullable(String),
+    source               Nullable(String),
+    entity               Nullable(String),
+    schema               Nullable(String),
+    job_id               Nullable(Int64),
+    version              Nullable(Int64),
+    view_version         Nullable(Int64),
+    trace_id             Nullable(String),
+    survivor_job_id      Nullable(Int64),
+    survivor_tenant      Nullable(String),
+    survivor_environment Nullable(String),
+    survivor_source      Nullable(String),
+    survivor_entity      Nullable(String),
+    survivor_schema      Nullable(String),
+    survivor_state       Nullable(String),
+    survivor_version     Nullable(Int64)
+) ENGINE = MergeTree PARTITION BY toDate(time) ORDER BY time;
+
 -- How many otel_logs rows each minute held when the rollup was last computed: a minute whose
 -- count changed since (a late record the Collector wrote) is where the next refresh starts.
 CREATE TABLE IF NOT EXISTS {db}.toolkit_log_minutes (

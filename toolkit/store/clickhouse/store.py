@@ -198,12 +198,17 @@ class ClickHouseStore:
             table = self._con.arrow(query)
         return table.column(0)[0].as_py() if table.num_rows else None
 
+    def _fresh(self) -> None:
+        """Bring the rollup and the typed job log records up to date with ``otel_logs`` when
+        the store is writable (a read-only store reads what the last refresh wrote)."""
+        if not self._read_only:
+            self.refresh_rollup()
+
     def rollup(self, since: TimeLike | None = None, until: TimeLike | None = None,
                environments: str | Iterable[str] | None = None) -> pd.DataFrame:
         """``env_minute`` rows with ``since <= minute < until`` (refreshed first when the
         store is writable and ``otel_logs`` changed)."""
-        if not self._read_only:
-            self.refresh_rollup()
+        self._fresh()
         where = []
         if since is not None:
             where.append(f"minute >= {literal(_utc(since, 'since'))}")
@@ -301,6 +306,7 @@ class ClickHouseStore:
                           ) -> pd.DataFrame:
         """``job.deduplicated`` records no pending survivor with the identical key and a
         version not older justifies, with both jobs' keys and traces."""
+        self._fresh()
         return self._frame(audit.unjustified_drops(
             self._tables, _optional(since, "since"), _optional(until, "until")),
             nullable_integers=True)
@@ -308,6 +314,7 @@ class ClickHouseStore:
     def view_status(self, since: TimeLike | None = None, until: TimeLike | None = None, *,
                     as_of_end: bool = False) -> pd.DataFrame:
         """Keys with a job in the window whose view is behind the latest version demanded."""
+        self._fresh()
         return self._frame(audit.view_status(
             self._tables, _optional(since, "since"), _optional(until, "until"),
             as_of_end=as_of_end), nullable_integers=True)
@@ -315,6 +322,7 @@ class ClickHouseStore:
     def job_accounting(self, since: TimeLike | None = None, until: TimeLike | None = None
                        ) -> pd.DataFrame:
         """Jobs that end more than once, or end without having been created."""
+        self._fresh()
         return self._frame(audit.job_accounting(
             self._tables, _optional(since, "since"), _optional(until, "until")),
             nullable_integers=True)
@@ -322,6 +330,7 @@ class ClickHouseStore:
     def environment_accounting(self, since: TimeLike | None = None,
                                until: TimeLike | None = None) -> pd.DataFrame:
         """Per environment: jobs created, processed, failed, deduplicated and in flight."""
+        self._fresh()
         return self._frame(audit.environment_accounting(
             self._tables, _optional(since, "since"), _optional(until, "until")),
             nullable_integers=True)
