@@ -130,7 +130,8 @@ def test_alert_under_cron_bare_environment_from_another_directory(tmp_path):
     cmd = ["env", "-i", exe, "alert", "--db", db, "--now", "2024-05-06T12:00"]
     first = subprocess.run(cmd, cwd=elsewhere, capture_output=True, text=True, timeout=120)
     assert first.returncode == 1, first.stderr
-    assert "[FIRING] page wrongful_discards globex-" in first.stdout
+    assert "[FIRING] page wrongful_discards-20240506T1200: " in first.stdout
+    assert "globex-prod" in first.stdout
     assert "Traceback" not in first.stderr
     second = subprocess.run([*cmd[:-1], "2024-05-06T12:01"], cwd=elsewhere,
                             capture_output=True, text=True, timeout=120)

@@ -3,13 +3,11 @@
 One recording of the full ``may7`` scenario (about a minute) serves every test here.
 """
 
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
 
-from toolkit.alert import Policy
 from toolkit.alert.replay import replay, schedule
 from toolkit.detect.audit import Window, audit
 from toolkit.report import gather, write_report
@@ -55,41 +53,38 @@ def test_rollup_in_the_store_equals_the_ground_truth_rollup(may7):
     pd.testing.assert_frame_equal(a, b, check_dtype=False)
 
 
-def test_alert_replayed_as_cron_pages_soon_stays_quiet_and_resolves(may7):
-    """Cron every minute around the fault's start and end, every 30 minutes on the normal
-    days before it: no page before the fault, a page within 5 minutes of it for the
-    environments losing jobs, no repeats while nothing changes, resolution after the fix."""
+def test_alert_replayed_as_cron_pages_once_per_incident_and_resolves_once(may7):
+    """Cron every minute around the fault's start, hourly elsewhere (through the night and
+    past the fix): nothing pages before the fault; one incident pages within 5 minutes of it
+    and names every environment that lost jobs; at most 3 pages in all (the open, at most one
+    escalation and one reminder through the night); it resolves exactly once, after the fix."""
     db, result = may7
     minutes = schedule(
-        [(FAULT_ON - timedelta(minutes=10), FAULT_ON + timedelta(minutes=60)),
-         (FAULT_OFF - timedelta(minutes=10), FAULT_OFF + timedelta(minutes=30)),
-         (FAULT_OFF + timedelta(hours=3), FAULT_OFF + timedelta(hours=3, minutes=30))],
-        datetime(2024, 5, 3, 6, 0), FAULT_OFF + timedelta(hours=3, minutes=30),
-        sparse=timedelta(minutes=30))
-    policy = Policy(resend_after=timedelta(days=7), resolve_after=timedelta(minutes=15))
-    notes = []
-    last = None
-    for run in replay(db, minutes, policy=policy):
-        notes += [(run.now, n) for n in run.notifications]
-        last = run
-    before = [n for t, n in notes if t < FAULT_ON]
-    assert [n for n in before if n["severity"] == "page"] == []
-    fired_before = Counter((n["rule"], n["environment"]) for n in before
-                           if n["transition"] == "fired")
-    assert all(count <= 2 for count in fired_before.values()), fired_before
-    pages = [(t, n) for t, n in notes if n["transition"] == "fired"
-             and n["rule"] == "wrongful_discards"]
-    assert pages[0][0] - FAULT_ON <= timedelta(minutes=5)
+        [(FAULT_ON - timedelta(minutes=5), FAULT_ON + timedelta(minutes=10))],
+        FAULT_ON - timedelta(hours=6), FAULT_OFF + timedelta(hours=2),
+        sparse=timedelta(minutes=60))
+    notes = [(run.now, n) for run in replay(db, minutes) for n in run.notifications]
+    assert [n for t, n in notes if t < FAULT_ON and n["level"] == "page"] == []
+    paging = {n["incident"] for _, n in notes if n["level"] == "page"}
+    assert len(paging) == 1
+    [incident] = paging
+    mine = [(t, n) for t, n in notes if n["incident"] == incident]
+    assert mine[0][1]["transition"] == "opened" and mine[0][0] - FAULT_ON <= timedelta(minutes=5)
+    pages = [n["transition"] for _, n in mine if n["level"] == "page"]
+    assert pages.count("opened") == 1 and pages.count("escalated") <= 1
+    assert pages.count("reminded") <= 1 and len(pages) <= 3
+    assert all(n["level"] in ("page", "update") for _, n in mine[:-1])
+    resolved = [t for t, n in mine if n["transition"] == "resolved"]
+    assert len(resolved) == 1 and resolved[0] > FAULT_OFF and mine[-1][0] == resolved[0]
     affected = {w.key.environment for w in result.truth.wrongful}
-    assert {n["environment"] for _, n in pages} == affected
-    assert not [n for _, n in notes if n["transition"] == "reminded"]
-    first_hour = Counter(n["environment"] for t, n in pages if t < FAULT_ON + timedelta(hours=1))
-    assert set(first_hour.values()) == {1}
-    resolved = {n["environment"] for t, n in notes if n["transition"] == "resolved"
-                and n["rule"] == "wrongful_discards" and t > FAULT_OFF}
-    still = {r.environment for r in last.firing if r.rule == "wrongful_discards"}
-    assert still == set()
-    assert resolved
+    assert affected <= set(mine[-1][1]["environments"])
+    with Store.open(db, read_only=True) as store:
+        row = store.incidents().set_index("incident").loc[incident]
+        transitions = store.alert_transitions()
+    assert (row.status, row.resolved_at, row.pages) == ("resolved", resolved[0], len(pages))
+    assert affected <= set(row.environments)
+    assert list(transitions[transitions.incident == incident].transition) == [
+        n["transition"] for _, n in mine]
 
 
 @pytest.fixture(scope="module")

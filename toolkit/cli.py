@@ -43,12 +43,12 @@ def _safe(text: str) -> str:
 
 
 def _fail(prog: str, message: str, *, as_json: bool) -> None:
-    """Say what went wrong: one line on stderr, or ``{"error": ...}`` on stdout with --json."""
+    """Say what went wrong: one line on stderr for people and, with --json, the error object
+    ``{"error": ...}`` on stdout for programs."""
     line = " ".join(str(message).split())
     if as_json:
         _print_json({"error": line, "command": prog})
-    else:
-        print(_safe(f"{prog}: error: {line}"), file=sys.stderr)
+    print(_safe(f"{prog}: error: {line}"), file=sys.stderr)
 
 
 # -- argument types ------------------------------------------------------------------------
@@ -277,36 +277,57 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _cmd_alert(args: argparse.Namespace) -> int:
+    """Every failure is one line and exit 2 (main), never 1, which cron wrappers read as
+    firing."""
     from toolkit.alert import Policy, Webhook, run_alert, text_line
-    from toolkit.alert.sources import store_findings
+    from toolkit.alert.sources import SourceConfig, store_findings
     from toolkit.analysis import alert_connection
+    from toolkit.store import Store
 
     try:
-        hooks = [Webhook(url, args.format, timeout=args.timeout) for url in args.webhook]
+        hooks = [Webhook(url, args.format, timeout=args.timeout, retries=args.retries)
+                 for url in args.webhook]
     except ValueError as exc:
         raise BadInput(str(exc)) from None
+    if args.textfile:
+        folder = os.path.dirname(os.path.abspath(args.textfile))
+        if not os.path.isdir(folder):
+            raise BadInput(f"--textfile {args.textfile}: no such directory {folder}")
+        if not os.access(folder, os.W_OK):
+            raise BadInput(f"--textfile {args.textfile}: directory {folder} is not writable")
+    minutes = timedelta(minutes=1)
     now = args.now or datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
+    config = SourceConfig(max_silence=args.max_silence * minutes,
+                          watchdog_severity=args.watchdog_severity)
+    template = args.generator_url
+
+    def generator(incident: str) -> str:
+        return template.replace("{incident}", incident)
+
     run = run_alert(
-        alert_connection(args.db, spool=args.spool), store_findings(), now=now,
+        alert_connection(args.db, spool=args.spool),
+        store_findings(config, environments=bool(args.textfile)), now=now,
         lock_path=f"{args.db}.alert.lock",
-        policy=Policy(resend_after=timedelta(minutes=args.resend_after),
-                      resolve_after=timedelta(minutes=args.resolve_after)),
+        policy=Policy(group_interval=args.group_interval * minutes,
+                      repeat_interval=args.repeat_interval * minutes,
+                      keep_firing_for=args.keep_firing_for * minutes),
         webhooks=hooks, dry_run=args.dry_run, textfile=args.textfile,
-        lock_timeout=args.lock_timeout,
+        lock_timeout=args.lock_timeout, reopen=lambda: Store.open(args.db),
+        generator_url=generator if template else None,
     )
     if args.json:
         _print_json({"now": _iso(run.now), "dry_run": run.dry_run,
-                     "firing": [{"rule": r.rule, "environment": r.environment,
-                                 "severity": r.severity, "summary": r.summary}
-                                for r in run.firing],
+                     "firing": [{"incident": i.id, "rule": i.rule, "severity": i.severity,
+                                 "environments": i.environments, "opened_at": _iso(i.opened_at),
+                                 "summary": i.summary} for i in run.firing],
                      "notifications": run.notifications, "delivered": run.delivered,
                      "delivery_errors": run.delivery_errors})
     else:
         prefix = "would send: " if run.dry_run else ""
         for note in run.notifications:
-            print(prefix + text_line(note))
+            print(_safe(prefix + text_line(note)))
     for url, error in run.delivery_errors.items():
-        print(f"toolkit alert: webhook {url} failed: {error}", file=sys.stderr)
+        print(_safe(f"toolkit alert: webhook {url} failed: {error}"), file=sys.stderr)
     return run.exit_code
 
 
@@ -331,15 +352,29 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from toolkit.detect.evaluate import DEFAULT_SCENARIOS, evaluate, format_evaluation
+    if not args.quick:
+        if args.scenario or args.days or args.audit:
+            raise BadInput("--scenario, --days and --audit go with --quick (the named scenarios)")
+        from toolkit.evaluate import DEFAULT_SEEDS, evaluate_family, format_family
 
+        result = evaluate_family(args.seed or DEFAULT_SEEDS, args.draws)
+        if args.json:
+            _print_json(result)
+        else:
+            print(format_family(result))
+        return EXIT_OK
+    from toolkit.evaluate import DEFAULT_SCENARIOS, evaluate, format_evaluation
+
+    if args.seed and len(args.seed) > 1:
+        raise BadInput("--quick takes one --seed")
+    seed = args.seed[0] if args.seed else 7
     scenarios = args.scenario or list(DEFAULT_SCENARIOS)
-    result = evaluate(scenarios, seed=args.seed, days_override=args.days)
+    result = evaluate(scenarios, seed=seed, days_override=args.days)
     if args.audit:
         from toolkit.analysis import evaluate_audit
 
         result["audit"] = evaluate_audit([s for s in scenarios if s != "baseline"],
-                                         seed=args.seed, days=args.days)
+                                         seed=seed, days=args.days)
     if args.json:
         _print_json(result)
     else:
@@ -447,14 +482,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--webhook", action="append", default=[], metavar="URL",
                    help="POST notifications here (repeatable)")
     p.add_argument("--format", default="generic", choices=["generic", "alertmanager", "slack"],
-                   help="webhook body: generic JSON, Alertmanager API v2 or Slack")
-    p.add_argument("--timeout", type=_positive_float, default=5.0, help="webhook timeout (s)")
+                   help="alertmanager: URL is Alertmanager's /api/v2/alerts")
+    p.add_argument("--timeout", type=_positive_float, default=10.0, metavar="SECONDS",
+                   help="deadline of one webhook request, connect to last byte (default 10)")
+    p.add_argument("--retries", type=_non_negative_int, default=2,
+                   help="retries of a failed webhook request, with jitter (default 2)")
+    p.add_argument("--generator-url", metavar="URL",
+                   help="Alertmanager generatorURL; {incident} is replaced (default: the store)")
     p.add_argument("--dry-run", action="store_true", help="say what would be sent; change nothing")
     p.add_argument("--textfile", metavar="FILE", help="Prometheus textfile collector output")
-    p.add_argument("--resend-after", type=_positive_int, default=240, metavar="MINUTES",
-                   help="remind of a still-firing alert after this long (default 240)")
-    p.add_argument("--resolve-after", type=_positive_int, default=15, metavar="MINUTES",
-                   help="resolve an alert once not found for this long (default 15)")
+    p.add_argument("--group-interval", type=_positive_int, default=5, metavar="MINUTES",
+                   help="send an incident's new environments at most this often (default 5)")
+    p.add_argument("--repeat-interval", type=_positive_int, default=240, metavar="MINUTES",
+                   help="remind when evidence resumes after this long without (default 240)")
+    p.add_argument("--keep-firing-for", type=_positive_int, default=60, metavar="MINUTES",
+                   help="resolve only after this long without new evidence (default 60)")
+    p.add_argument("--max-silence", type=_positive_int, default=15, metavar="MINUTES",
+                   help="raise telemetry_absent when the newest data is older (default 15)")
+    p.add_argument("--watchdog-severity", choices=["ticket", "page"], default="ticket",
+                   help="severity of telemetry_absent and not_armed (default ticket)")
     p.add_argument("--lock-timeout", type=_positive_float, default=50.0, metavar="SECONDS",
                    help="wait this long for an overlapping run to finish (default 50)")
     p.add_argument("--spool", metavar="DIR", help="fold a live run's spool directory in first")
@@ -469,14 +515,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports", metavar="DIR",
                    help="write the report under DIR/<date>-<slug>/ (default reports)")
 
-    p = verb("evaluate", "score the detectors on labelled scenarios",
-             "toolkit evaluate --json", _cmd_evaluate, store=False)
-    p.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
-    p.add_argument("--seed", type=_non_negative_int, default=7,
-                   help="random seed of the scenarios (default 7)")
-    p.add_argument("--days", type=_positive_int, default=None, help="shorten every run")
+    p = verb("evaluate", "score the detectors and the alert's rule on random draws of the "
+             "scenario family", "toolkit evaluate --seed 1 --draws 13", _cmd_evaluate,
+             store=False)
+    p.add_argument("--seed", type=_non_negative_int, action="append",
+                   help="draw seed (repeatable; default: 21 to 25, the reported seeds; "
+                   "--quick: the one seed, default 7)")
+    p.add_argument("--draws", type=_positive_int, default=13,
+                   help="draws per seed (default 13: every fault class twice, every stress "
+                   "once, one normal run)")
+    p.add_argument("--quick", action="store_true",
+                   help="the named scenarios with one seed instead of the family")
+    p.add_argument("--scenario", action="append", help="--quick: only this scenario (repeatable)")
+    p.add_argument("--days", type=_positive_int, default=None, help="--quick: shorten every run")
     p.add_argument("--audit", action="store_true",
-                   help="also check the audit against ground truth (records full telemetry)")
+                   help="--quick: also check the audit against ground truth (records full "
+                   "telemetry)")
 
     p = verb("demo", "replay 7 May 2024 end to end: simulate, detect, audit, alert, report",
              "toolkit demo", _cmd_demo)

@@ -37,6 +37,8 @@ class DemoSummary:
     first_page_environment: str | None
     resolved: datetime | None
     alert_runs: int
+    notifications: dict[str, int]
+    incident_environments: list[str]
     seconds: float
     steps: dict[str, float] = field(default_factory=dict)
 
@@ -70,6 +72,12 @@ class DemoSummary:
         lines += [
             f"  fix deployed (fault off)            {t(self.fault_off)}",
             f"  alert resolved                      {t(self.resolved)}",
+            f"  pager received                      {_n(self.notifications['page'], 'page')}, "
+            f"{_n(self.notifications['update'], 'update')}, "
+            f"{_n(self.notifications['resolved'], 'resolution')} "
+            f"({len(self.incident_environments)} environments named)"
+            + (f"; tickets: {self.notifications['ticket']}"
+               if self.notifications.get("ticket") else ""),
             f"  wrongful discards proven by audit   {self.wrongful_discards} in "
             f"{len(self.environments_affected)} environments",
             f"  views to regenerate                 {self.views_to_regenerate}",
@@ -78,6 +86,10 @@ class DemoSummary:
             f"({self.alert_runs} cron runs replayed; {self.seconds:.0f} s in all)",
         ]
         return "\n".join(lines)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _prepare(db: str) -> None:
@@ -130,21 +142,32 @@ def run_demo(*, db: str, out: str = "reports", seed: int = 7, days: int | None =
 
     say("2/4 running 'toolkit alert' as cron would have ...")
     t0 = time.perf_counter()
+    # Every minute where minutes matter (the first page; the resolution, an hour of quiet
+    # after the last discard once the fix is deployed), every 30 minutes elsewhere, until
+    # well after the resolution.
     minutes = schedule(
-        [(fault_on - timedelta(minutes=20), fault_on + timedelta(minutes=40)),
-         (fault_off + timedelta(hours=3), fault_off + timedelta(hours=4))],
+        [(fault_on - timedelta(minutes=10), fault_on + timedelta(minutes=20)),
+         (fault_off + timedelta(minutes=15), fault_off + timedelta(minutes=60))],
         fault_on - timedelta(hours=6), min(end, fault_off + timedelta(hours=5)),
         sparse=timedelta(minutes=30))
     first_page = first_env = resolved = None
+    counts = {"page": 0, "update": 0, "resolved": 0, "ticket": 0}
+    paged: dict[str, list[str]] = {}
     runs = 0
     for run in replay(db, [m for m in minutes if m <= end]):
         runs += 1
         for note in run.notifications:
-            if note["transition"] == "fired" and note["severity"] == "page" and not first_page:
-                first_page = run.now
-                first_env = note["environment"]
-        if first_page and not run.firing and resolved is None and run.now > fault_off:
-            resolved = run.now
+            # As a pager receives them: the pages, and the updates and resolution of the
+            # incidents it paged for; a ticket-level incident goes to the ticket queue.
+            if note["severity"] != "page":
+                counts["ticket"] += 1
+                continue
+            counts[note["level"]] += 1
+            paged[note["incident"]] = note["environments"]
+            if note["level"] == "page" and first_page is None:
+                first_page, first_env = run.now, note["environments"][0]
+            if note["transition"] == "resolved" and resolved is None and run.now > fault_off:
+                resolved = run.now
     steps["alert"] = time.perf_counter() - t0
 
     say("3/4 auditing every deduplication decision ...")
@@ -167,5 +190,7 @@ def run_demo(*, db: str, out: str = "reports", seed: int = 7, days: int | None =
         views_to_regenerate=len(found.stale_views), fault_on=fault_on, fault_off=fault_off,
         first_wrongful=None if first is None else first.to_pydatetime(),
         first_page=first_page, first_page_environment=first_env, resolved=resolved,
-        alert_runs=runs, seconds=time.perf_counter() - started, steps=steps,
+        alert_runs=runs, notifications=counts,
+        incident_environments=sorted({e for envs in paged.values() for e in envs}),
+        seconds=time.perf_counter() - started, steps=steps,
     )

@@ -1,43 +1,80 @@
-"""One alert run end to end against a scripted finding source: state, outbox, webhooks."""
+"""One alert run end to end against a scripted finding source: incidents, the outbox, the
+store's read methods, the textfile and the lock."""
 
 import json
 import multiprocessing
+import os
 from datetime import datetime, timedelta
 
-import duckdb
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from toolkit.alert import PAGE, Finding, Policy, Webhook, run_alert
+from toolkit.alert import PAGE, TICKET, Finding, Observation, Policy, Webhook, run_alert
+from toolkit.alert.findings import ANOMALY, WRONGFUL
 from toolkit.alert.lock import LockTimeout, exclusive
 from toolkit.store import Store
 
 T0 = datetime(2024, 5, 6, 9, 15)
 
 
-def source_of(findings):
-    return lambda con, since, now: list(findings)
+def source_of(findings, **facts):
+    return lambda store, previous, now: Observation(list(findings), now, **facts)
 
 
-FINDING = Finding("wrongful_discards", "acme-prod", PAGE, "acme-prod: 12 jobs lost",
-                  T0, {"jobs": 12})
+def lost(env="acme-prod", minute=0, tenant="acme"):
+    return Finding(WRONGFUL, env, PAGE, f"12 jobs lost in {env}", T0,
+                   {"jobs": 12}, evidence_at=T0 + timedelta(minutes=minute), tenant=tenant)
 
 
-def run(db, findings, minute=0, **kw):
-    return run_alert(lambda: Store.open(db), source_of(findings),
+FINDING = lost()
+
+
+def run(db, findings, minute=0, source=None, **kw):
+    return run_alert(lambda: Store.open(db), source or source_of(findings),
                      now=T0 + timedelta(minutes=minute), lock_path=str(db) + ".lock",
                      policy=Policy(), **kw)
 
 
-def test_firing_run_exits_1_and_records_history(tmp_path):
-    """A finding fires: exit code 1, a history row, a quiet second run."""
+def test_firing_run_exits_1_and_the_store_reads_back_the_incident(tmp_path):
+    """A finding opens an incident: exit 1, one transition; the next run is quiet; the
+    Store's incidents() and alert_transitions() give the report its columns."""
     db = tmp_path / "s.duckdb"
-    first = run(db, [FINDING])
+    first = run(db, [FINDING, lost("acme-dev", tenant="acme")])
     second = run(db, [FINDING], minute=1)
-    assert (first.exit_code, len(first.notifications)) == (1, 1)
+    assert (first.exit_code, [n["transition"] for n in first.notifications]) == (1, ["opened"])
     assert (second.exit_code, second.notifications) == (1, [])
-    con = duckdb.connect(str(db))
-    assert con.execute("SELECT transition, environment FROM alert_history").fetchall() == [
-        ("fired", "acme-prod")]
+    with Store.open(db, read_only=True) as store:
+        incidents = store.incidents()
+        transitions = store.alert_transitions(since=T0, until=T0 + timedelta(hours=1))
+    assert list(incidents.columns) == ["incident", "rule", "severity", "status", "opened_at",
+                                       "resolved_at", "environments", "notifications", "pages",
+                                       "summary"]
+    [row] = incidents.to_dict("records")
+    assert (row["incident"], row["rule"], row["severity"], row["status"], row["opened_at"],
+            row["environments"], row["notifications"], row["pages"]) == (
+        "wrongful_discards-20240506T0915", WRONGFUL, PAGE, "firing", T0,
+        ["acme-dev", "acme-prod"], 1, 1)
+    assert row["summary"].startswith("jobs wrongly discarded (proven by the audit) in 2 "
+                                     "environments: acme-dev, acme-prod")
+    assert list(transitions.columns) == ["occurred_at", "incident", "transition", "severity",
+                                         "environments", "summary"]
+    assert transitions[["occurred_at", "transition", "severity"]].values.tolist() == [
+        [T0, "opened", PAGE]]
+    assert transitions.environments[0] == ["acme-dev", "acme-prod"]
+
+
+def test_incidents_window_keeps_those_that_overlap_it(tmp_path):
+    """incidents(since, until) keeps an incident resolved inside the window and one still
+    firing, and leaves out one resolved before it."""
+    db = tmp_path / "s.duckdb"
+    anomaly = Finding(ANOMALY, "b-prod", TICKET, "odd", T0, evidence_at=T0)
+    run(db, [anomaly])
+    run(db, [], minute=60)  # resolved at 10:15
+    run(db, [lost(minute=100)], minute=100)
+    with Store.open(db, read_only=True) as store:
+        assert list(store.incidents().status) == ["resolved", "firing"]
+        assert list(store.incidents(since=T0 + timedelta(minutes=61)).rule) == [WRONGFUL]
+        assert list(store.incidents(until=T0 + timedelta(minutes=100)).rule) == [ANOMALY]
 
 
 def test_nothing_found_exits_0(tmp_path):
@@ -49,29 +86,9 @@ def test_dry_run_writes_and_sends_nothing(tmp_path, receiver):
     """--dry-run reports what would be sent and leaves the store and the receiver untouched."""
     db = tmp_path / "s.duckdb"
     result = run(db, [FINDING], dry_run=True, webhooks=[Webhook(receiver.url)])
-    assert result.notifications[0]["transition"] == "fired"
+    assert result.notifications[0]["transition"] == "opened"
     assert receiver.bodies == []
-    assert run(db, [FINDING]).notifications[0]["transition"] == "fired"
-
-
-@pytest.mark.parametrize("fmt", ["generic", "alertmanager", "slack"])
-def test_webhook_payload_formats(tmp_path, receiver, fmt):
-    """Each format reaches a real HTTP server on 127.0.0.1 with its documented shape."""
-    run(tmp_path / "s.duckdb", [FINDING], webhooks=[Webhook(receiver.url, fmt)])
-    [body] = receiver.bodies
-    if fmt == "generic":
-        [n] = body["notifications"]
-        assert (n["status"], n["rule"], n["environment"], n["severity"]) == (
-            "firing", "wrongful_discards", "acme-prod", "page")
-        assert n["evidence"] == {"jobs": 12}
-    elif fmt == "alertmanager":
-        [a] = body
-        assert a["labels"] == {"alertname": "wrongful_discards", "environment": "acme-prod",
-                               "severity": "page", "service": "toolkit"}
-        assert a["startsAt"] == "2024-05-06T09:15:00Z" and "endsAt" not in a
-    else:
-        assert body == {"text": "[FIRING] page wrongful_discards acme-prod: acme-prod: 12 jobs "
-                                "lost", "mrkdwn": False}
+    assert run(db, [FINDING]).notifications[0]["transition"] == "opened"
 
 
 def test_webhook_down_then_up_delivers_exactly_once(tmp_path, receiver):
@@ -80,31 +97,41 @@ def test_webhook_down_then_up_delivers_exactly_once(tmp_path, receiver):
     hook = Webhook(receiver.url, retries=1, backoff=0.01, timeout=2)
     receiver.status = 503
     first = run(db, [FINDING], webhooks=[hook])
-    assert receiver.url in first.delivery_errors and receiver.bodies == []
+    assert "HTTP 503" in first.delivery_errors[receiver.url] and receiver.bodies == []
+    assert receiver.requests == 2
     receiver.status = 200
     second = run(db, [FINDING], minute=1, webhooks=[hook])
     third = run(db, [FINDING], minute=2, webhooks=[hook])
     assert (second.delivered, third.delivered) == (1, 0)
-    assert [n["transition"] for b in receiver.bodies for n in b["notifications"]] == ["fired"]
-
-
-def test_resolution_is_delivered_with_ends_at(tmp_path, receiver):
-    """Alertmanager gets endsAt when the alert resolves."""
-    db = tmp_path / "s.duckdb"
-    hook = Webhook(receiver.url, "alertmanager")
-    run(db, [FINDING], webhooks=[hook])
-    run(db, [], minute=20, webhooks=[hook])
-    assert receiver.bodies[-1][0]["endsAt"] == "2024-05-06T09:35:00Z"
+    assert [b["transition"] for b in receiver.bodies] == ["opened"]
 
 
 def test_prometheus_textfile(tmp_path):
-    """The textfile has one firing gauge per alert and the last run time."""
+    """The textfile, read back with prometheus_client's own parser: per environment the dedup
+    ratio, wrongful discards counted, newest data; per rule whether it fires; mode 0644."""
     path = tmp_path / "toolkit.prom"
-    run(tmp_path / "s.duckdb", [FINDING], textfile=str(path))
-    text = path.read_text()
-    assert ('toolkit_alert_firing{rule="wrongful_discards",environment="acme-prod",'
-            'severity="page"} 1') in text
-    assert "toolkit_alert_last_run_timestamp_seconds 1714986900" in text
+    newest = T0 - timedelta(minutes=1)
+    first_times = [T0 - timedelta(minutes=5), T0 - timedelta(minutes=2)]
+    source = source_of([FINDING], discards={"acme-prod": ("acme", first_times)},
+                       environments={"acme-prod": ("acme", 0.25, newest),
+                                     "acme-dev": ("acme", None, newest)})
+    run(tmp_path / "s.duckdb", [], source=source, textfile=str(path))
+    later = source_of([FINDING], discards={"acme-prod": ("acme", [*first_times, T0])},
+                      environments={"acme-prod": ("acme", 0.5, T0)})
+    run(tmp_path / "s.duckdb", [], minute=1, source=later, textfile=str(path))
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(path.read_text())
+               for s in family.samples}
+    prod = (("environment", "acme-prod"), ("tenant", "acme"))
+    assert samples[("toolkit_dedup_ratio", prod)] == 0.5
+    assert samples[("toolkit_wrongful_discards_total", prod)] == 3
+    assert samples[("toolkit_newest_data_timestamp_seconds", prod)] == 1714986900
+    assert ("toolkit_dedup_ratio", (("environment", "acme-dev"), ("tenant", "acme"))) \
+        not in samples
+    assert samples[("toolkit_alert_firing", (("rule", WRONGFUL), ("severity", PAGE)))] == 1
+    assert samples[("toolkit_alert_firing", (("rule", ANOMALY), ("severity", "")))] == 0
+    assert samples[("toolkit_alert_last_run_timestamp_seconds", ())] == 1714986960
+    assert os.stat(path).st_mode & 0o777 == 0o644
 
 
 def _hold(path, ready, release):

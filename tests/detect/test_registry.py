@@ -53,7 +53,7 @@ def test_a_second_detector_cannot_take_a_name():
 
 def test_lookback_covers_every_window():
     """Each detector says how much history its newest minute needs."""
-    assert [make_detector(n).lookback for n in available_detectors()] == [60, 1440, 360, 60, 60]
+    assert [make_detector(n).lookback for n in available_detectors()] == [60, 1440, 360, 60, 180]
 
 
 def test_public_api_is_listed():
@@ -65,7 +65,7 @@ def test_public_api_is_listed():
 
 def test_importing_detect_does_not_import_matplotlib():
     """The cron alert path imports toolkit.detect; matplotlib must stay out of it."""
-    code = ("import sys, toolkit.detect, toolkit.detect.plot, toolkit.detect.evaluate; "
+    code = ("import sys, toolkit.detect, toolkit.detect.plot, toolkit.detect.fitcache; "
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

@@ -83,6 +83,15 @@ def _version_1_store(path, source: Store) -> None:
     con.execute("""INSERT INTO alert_state VALUES ('wrongful_discards', 'acme-prod',
         'i1', 'firing', 'page', 's', '2024-05-07 12:00', '2024-05-07 12:01',
         '2024-05-07 12:05', '2024-05-07 12:01', NULL, '{}')""")
+    con.execute("""INSERT INTO alert_state VALUES ('wrongful_discards', 'acme-dev',
+        'i2', 'firing', 'page', 's2', '2024-05-07 12:02', '2024-05-07 12:03',
+        '2024-05-07 12:05', '2024-05-07 12:03', NULL, '{}')""")
+    con.execute("""INSERT INTO alert_history VALUES ('2024-05-07 12:01', 'wrongful_discards',
+        'acme-prod', 'i1', 'fired', 'page', 's', '2024-05-07 12:00')""")
+    con.execute("""INSERT INTO alert_outbox (created_at, destination, notification)
+        VALUES ('2024-05-07 12:01', 'slack:http://127.0.0.1/x', '{"transition": "fired",
+        "severity": "page", "rule": "wrongful_discards", "environment": "acme-prod",
+        "summary": "<!channel> lost"}')""")
     con.execute("INSERT INTO alert_fits VALUES ('2024-05-07 12:00', 'tail', 'x'::BLOB)")
     con.close()
 
@@ -113,6 +122,12 @@ def test_a_version_1_store_is_migrated_in_place_and_reads_the_same(tmp_path):
         pd.testing.assert_frame_equal(migrated.rollup(), new.rollup())
         pd.testing.assert_frame_equal(migrated.logs(limit=500), new.logs(limit=500))
         pd.testing.assert_frame_equal(migrated.spans(limit=500), new.spans(limit=500))
-        state = migrated.sql("SELECT rule, environment, status FROM alert_state")
-        assert state.to_dict("records") == [
-            {"rule": "wrongful_discards", "environment": "acme-prod", "status": "firing"}]
+        [incident] = migrated.incidents().to_dict("records")
+        assert (incident["incident"], incident["rule"], incident["status"],
+                incident["environments"], incident["pages"]) == (
+            "wrongful_discards-20240507T1201", "wrongful_discards", "firing",
+            ["acme-prod", "acme-dev"], 1)
+        assert migrated.alert_transitions()[["incident", "transition"]].values.tolist() == [
+            ["wrongful_discards-20240507T1201", "opened"]]
+        assert migrated.sql("SELECT payload FROM alert_outbox").payload[0] == (
+            '{"text":"[FIRING] page wrongful_discards acme-prod: &lt;!channel&gt; lost"}')

@@ -20,7 +20,10 @@ def exclusive(path: str, timeout: float) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (created if missing), waiting up to
     ``timeout`` seconds. The kernel releases it if the process dies, so a killed run never
     leaves a stale lock behind."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise ToolkitError(f"cannot open the alert lock {path}: {exc.strerror}") from None
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -1,37 +1,44 @@
-"""Where findings come from: the exact audit and the statistical detectors, over the store.
+"""Where findings come from: the exact audit, the statistical detectors, and the watchdog.
 
-Two rules per environment:
+Per environment:
 
 ``wrongful_discards`` (always ``page``)
     The audit proves drops that no survivor with the same key justifies, in the last
-    ``audit_window``. Proof, not statistics: this is what pages on 7 May. The window is hours
-    long so that an environment losing a job every now and then stays one firing alert
-    instead of flapping between fired and resolved.
+    ``audit_window``. Proof, not statistics: this is what pages on 7 May. Its evidence time is
+    the latest such drop, so an incident resolves once drops stop, not once they leave the
+    window.
 ``dedup_anomaly`` (``page`` or ``ticket``)
-    Detectors see the dedup ratio misbehave in the last ``recent`` minutes. It pages only when
-    the yield check says output is lost *and* another detector agrees; a legitimate surge
-    (bulk re-ingest, schema deployment, auto-save bursts) keeps output normal and is a ticket.
+    Detectors see the dedup ratio misbehave in the last ``recent`` minutes; how loud that is,
+    is the detectors' to say (:func:`toolkit.detect.severity.statistical_severity`).
+
+For the whole feed (the watchdog; Prometheus's ``absent()`` and Watchdog alert):
+
+``telemetry_absent`` (``ticket`` by default)
+    The newest telemetry is older than ``max_silence``: silence from a dead feed must not read
+    as "all is well".
+``not_armed`` (``ticket`` by default)
+    The detectors hold less history than they need (:data:`toolkit.detect.window.MIN_HISTORY`),
+    so their silence means nothing yet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from toolkit.alert.findings import PAGE, TICKET, Finding
-from toolkit.alert.runner import FindingSource
+from toolkit.alert.findings import ABSENT, ANOMALY, NOT_ARMED, PAGE, TICKET, WRONGFUL, Finding
 from toolkit.detect.audit import Window, unjustified_drop
+from toolkit.detect.fitcache import StoreFitCache
 from toolkit.detect.severity import statistical_severity
-from toolkit.errors import BadInput
 
 if TYPE_CHECKING:
     from toolkit.detect.window import FitCache
     from toolkit.store import Store
 
+__all__ = ["Observation", "SourceConfig", "store_findings"]
 
 @dataclass(frozen=True, slots=True)
 class SourceConfig:
@@ -39,6 +46,26 @@ class SourceConfig:
     history: timedelta = timedelta(days=3)
     recent: timedelta = timedelta(minutes=10)
     detectors: tuple[str, ...] | None = None
+    max_silence: timedelta = timedelta(minutes=15)
+    watchdog_severity: str = TICKET
+
+
+@dataclass(slots=True)
+class Observation:
+    """One run's view of the store: the findings, and the facts the incident state machine
+    and the textfile need. ``newest_data_at`` is the start of the newest minute with telemetry
+    at or before now (``None``: none at all); ``discards`` the times of the wrongful discards
+    in the audit window per environment (for the counters); ``environments`` per environment
+    ``(tenant, dedup ratio of the recent window or None, newest minute)``, gathered only when
+    asked for; ``fresh`` whether the newest data is recent enough (``max_silence``) for quiet
+    to mean something."""
+
+    findings: list[Finding]
+    newest_data_at: datetime | None = None
+    fresh: bool = True
+    discards: dict[str, tuple[str | None, list[datetime]]] = field(default_factory=dict)
+    environments: dict[str, tuple[str | None, float | None, datetime | None]] = field(
+        default_factory=dict)
 
 
 def _span(delta: timedelta) -> str:
@@ -46,42 +73,39 @@ def _span(delta: timedelta) -> str:
     return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
 
 
-def audit_findings(store: Store, now: datetime, config: SourceConfig) -> list[Finding]:
+def audit_findings(
+    store: Store, now: datetime, config: SourceConfig
+) -> tuple[list[Finding], dict[str, tuple[str | None, list[datetime]]]]:
     drops = unjustified_drop(store, Window(now - config.audit_window, now))
     findings = []
+    times: dict[str, tuple[str | None, list[datetime]]] = {}
     for env, rows in drops.groupby("environment", sort=True):
-        first = rows.time.min().to_pydatetime()
+        stamps = rows.time.dt.to_pydatetime()
+        first, last = min(stamps), max(stamps)
+        tenants = rows.tenant.dropna()
+        tenant = str(tenants.iloc[0]) if len(tenants) else None
+        times[env] = (tenant, list(stamps))
         others = sorted(set(rows.survivor_environment.dropna()) - {env})
         folded = f", folded into jobs of {', '.join(others)}" if others else ""
-        sample = rows.head(3)
+        examples = [
+            {"job_id": int(r["job_id"]), "entity": r["entity"], "schema": r["schema"],
+             "survivor_job_id": None if pd.isna(r["survivor_job_id"])
+             else int(r["survivor_job_id"]),
+             "survivor_environment": r["survivor_environment"], "trace_id": r["trace_id"]}
+            for r in rows.head(3)[["job_id", "entity", "schema", "survivor_job_id",
+                                   "survivor_environment", "trace_id"]].to_dict("records")]
         findings.append(Finding(
-            "wrongful_discards", env, PAGE,
-            f"{len(rows)} jobs wrongly discarded in the last "
+            WRONGFUL, env, PAGE,
+            f"{len(rows)} jobs wrongly discarded in {env} in the last "
             f"{_span(config.audit_window)}{folded} "
-            f"(first at {first:%H:%M} UTC); the audit proves it from job logs",
+            f"(first at {first:%H:%M}, latest at {last:%H:%M} UTC); the audit proves it "
+            "from job logs",
             first,
-            {"jobs": len(rows), "first": first.isoformat(),
-             "examples": [{"job_id": int(r.job_id), "entity": r.entity, "schema": r.schema,
-                           "survivor_job_id": None if pd.isna(r.survivor_job_id)
-                           else int(r.survivor_job_id),
-                           "survivor_environment": r.survivor_environment,
-                           "trace_id": r.trace_id} for r in sample.itertuples()]},
+            {"jobs": len(rows), "first": first.isoformat(), "latest": last.isoformat(),
+             "examples": examples},
+            evidence_at=last, tenant=tenant,
         ))
-    return findings
-
-
-class _LastFit:
-    """Keeps the latest fit in this process (a replay alerts minute after minute)."""
-
-    def __init__(self) -> None:
-        self._key: tuple[datetime, tuple[str, ...]] | None = None
-        self._detectors: list[Any] | None = None
-
-    def get(self, hour: datetime, names: Sequence[str]) -> list[Any] | None:
-        return self._detectors if self._key == (hour, tuple(names)) else None
-
-    def put(self, hour: datetime, names: Sequence[str], detectors: list[Any]) -> None:
-        self._key, self._detectors = (hour, tuple(names)), detectors
+    return findings, times
 
 
 def detector_findings(
@@ -91,38 +115,84 @@ def detector_findings(
     cache: FitCache | None = None,
 ) -> list[Finding]:
     """Findings from the detectors' events in the last ``config.recent`` minutes, from the
-    one fit-then-detect function that ``toolkit detect`` and the report use."""
-    from toolkit.detect.window import detect
+    one fit-then-detect function that ``toolkit detect`` and the report use; a ``not_armed``
+    finding when the detectors lack the history they need."""
+    from toolkit.detect.window import MIN_HISTORY, detect
 
-    events = detect(store, now - config.recent, now, history=config.history,
-                    detectors=config.detectors, cache=cache).events
+    found = detect(store, now - config.recent, now, history=config.history,
+                   detectors=config.detectors, cache=cache)
     findings = []
+    if not found.armed:
+        hours = found.history_minutes / 60
+        findings.append(Finding(
+            NOT_ARMED, "", config.watchdog_severity,
+            f"the detectors have {hours:.1f} h of history before "
+            f"{found.fitted_until:%Y-%m-%d %H:%M} UTC and need {_span(MIN_HISTORY)}: "
+            "their silence means nothing yet",
+            now, {"history_minutes": found.history_minutes,
+                  "needed_minutes": int(MIN_HISTORY.total_seconds() // 60)}))
     by_env: dict[str, list] = {}
-    for event in events:
+    for event in found.events:
         by_env.setdefault(event.environment, []).append(event)
     for env in sorted(by_env):
-        found = by_env[env]
-        names_seen = sorted({e.detector for e in found})
-        severity = statistical_severity(found) or TICKET
-        strongest = max(found, key=lambda e: (e.severity == PAGE, e.score))
+        events = by_env[env]
+        names_seen = sorted({e.detector for e in events})
+        severity = statistical_severity(events) or TICKET
+        strongest = max(events, key=lambda e: (e.severity == PAGE, e.score))
         findings.append(Finding(
-            "dedup_anomaly", env, severity,
-            f"dedup ratio anomalous ({', '.join(names_seen)}): {strongest.explanation}",
-            min(e.start for e in found).to_pydatetime(),
-            {"detectors": names_seen, "events": [e.to_dict() for e in found[:5]]},
+            ANOMALY, env, severity,
+            f"dedup ratio anomalous in {env} ({', '.join(names_seen)}): "
+            f"{strongest.explanation}",
+            min(e.start for e in events).to_pydatetime(),
+            {"detectors": names_seen, "events": [e.to_dict() for e in events[:5]]},
+            evidence_at=min(max(e.end for e in events).to_pydatetime(), now),
         ))
     return findings
 
 
-def store_findings(config: SourceConfig | None = None) -> FindingSource:
-    """The finding source ``toolkit alert`` uses on a store."""
-    config = config or SourceConfig()
-    cache = _LastFit()
+def watchdog_findings(newest: datetime | None, now: datetime, config: SourceConfig
+                      ) -> list[Finding]:
+    """``telemetry_absent`` when nothing newer than ``max_silence`` has arrived."""
+    if newest is not None and now - newest <= config.max_silence:
+        return []
+    if newest is None:
+        summary = "no telemetry at all in the store yet: is the Collector writing the spool?"
+    else:
+        age = now - newest
+        summary = (f"no telemetry for {_span(age - age % timedelta(minutes=1))} (newest at "
+                   f"{newest:%Y-%m-%d %H:%M} UTC; --max-silence {_span(config.max_silence)})")
+    return [Finding(ABSENT, "", config.watchdog_severity, summary, newest or now,
+                    {"newest_data_at": None if newest is None else newest.isoformat(),
+                     "max_silence_minutes": int(config.max_silence.total_seconds() // 60)})]
 
-    def source(store: Store, previous: datetime | None, now: datetime) -> list[Finding]:
-        if store.rollup_range() is None:
-            raise BadInput("the store holds no rollup data yet: load or simulate telemetry first")
-        return [*audit_findings(store, now, config),
-                *detector_findings(store, now, config, cache)]
+
+def _tenants(store: Store, findings: list[Finding]) -> list[Finding]:
+    """Fill in the tenant of findings that lack it (the detectors know environments only)."""
+    from dataclasses import replace
+
+    wanted = sorted({f.environment for f in findings if f.environment and not f.tenant})
+    if not wanted:
+        return findings
+    known = store.tenants_of(wanted)
+    return [replace(f, tenant=known.get(f.environment)) if f.environment and not f.tenant
+            else f for f in findings]
+
+
+def store_findings(config: SourceConfig | None = None, *, environments: bool = False):
+    """The finding source ``toolkit alert`` uses on a store; with ``environments`` it also
+    gathers the per-environment figures of the Prometheus textfile."""
+    config = config or SourceConfig()
+    cache = StoreFitCache()
+
+    def source(store: Store, previous: datetime | None, now: datetime) -> Observation:
+        newest = store.newest_activity(now)
+        findings = watchdog_findings(newest, now, config)
+        discards: dict[str, tuple[str | None, list[datetime]]] = {}
+        if newest is not None:
+            audited, discards = audit_findings(store, now, config)
+            findings += audited + detector_findings(store, now, config, cache.attach(store))
+        fresh = newest is not None and now - newest <= config.max_silence
+        stats = store.environment_stats(now - config.recent, now) if environments else {}
+        return Observation(_tenants(store, findings), newest, fresh, discards, stats)
 
     return source

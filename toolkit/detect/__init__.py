@@ -1,4 +1,4 @@
-"""Statistical detectors over the ``env_minute`` rollup, and their labelled evaluation.
+"""Statistical detectors over the ``env_minute`` rollup.
 
 Every detector has the same small shape (ADTK's): ``fit(history)`` learns a per-environment
 baseline from rollup rows, ``detect(frame, since=None, until=None)`` returns
@@ -9,8 +9,10 @@ Detectors live in a registry by name::
     detectors = fit_detectors(history)            # every registered detector
     events = run_detectors(detectors, last_hour, since=newest_minute)
 
-The plotting helper (:func:`toolkit.detect.plot.plot_dedup_ratio`) and the evaluation
-(:mod:`toolkit.detect.evaluate`) are imported on use, so the cron alert path stays light.
+Fitted detectors serialise to JSON (:func:`dump_detectors`), and :class:`StoreFitCache` keeps
+the hourly fit in the store. The plotting helper (:func:`toolkit.detect.plot.plot_dedup_ratio`)
+is imported on use, so the cron alert path stays light; the labelled evaluation lives apart,
+in :mod:`toolkit.evaluate`.
 """
 
 # Detector modules are imported in registry order: tail, cusum, concurrency, peers, yield.
@@ -28,6 +30,7 @@ from toolkit.detect.events import (
     events_to_series,
     series_to_events,
 )
+from toolkit.detect.fitcache import StoreFitCache
 from toolkit.detect.output import OutputLoss, shortfall
 from toolkit.detect.registry import (
     DETECTORS,
@@ -36,6 +39,12 @@ from toolkit.detect.registry import (
     make_detector,
     register,
     run_detectors,
+)
+from toolkit.detect.serial import (
+    detector_from_dict,
+    detector_to_dict,
+    dump_detectors,
+    load_detectors,
 )
 
 __all__ = [
@@ -51,11 +60,16 @@ __all__ = [
     "OutputLoss",
     "PeerComparison",
     "RollupGrid",
+    "StoreFitCache",
     "YieldCheck",
     "available_detectors",
+    "detector_from_dict",
+    "detector_to_dict",
+    "dump_detectors",
     "events_to_frame",
     "events_to_series",
     "fit_detectors",
+    "load_detectors",
     "make_detector",
     "register",
     "run_detectors",

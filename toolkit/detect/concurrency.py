@@ -1,4 +1,4 @@
-"""The 7 May signature: deduplication rises only while other environments have work too.
+"""Environment-blind deduplication: dedup rises only while other environments have work too.
 
 The bug keyed deduplication without the environment, so a job was discarded whenever another
 environment held a pending job for the same entity and schema. Seen from one environment, its
@@ -55,10 +55,10 @@ class ConcurrencySignature(Detector):
     ``corroborated_excess`` in the long window fires. Pooling is what makes the first minutes
     of a platform-wide fault visible before any one environment has five extra discards.
 
-    Severity: ``page`` when, while the event was corroborated, at least ``page_tenants`` tenants
-    were each significant at ``alpha`` on their own (a platform-wide signature beyond doubt),
-    or when the yield test shows loss; otherwise ``ticket``. Two tenants' weak signals are a
-    strong hint, not proof: a legitimate burst can coincide with a fault elsewhere.
+    Severity: ``page`` only when the yield test shows output lost in quiet minutes; otherwise
+    ``ticket``. Many tenants' dedup ratios rising together is what a fleet-wide bug looks like,
+    and also what a legitimate mass re-ingest into every environment looks like (every queue
+    waits at once): the ratio alone cannot tell them apart, lost output can.
 
     Args:
         short: short window, minutes.
@@ -72,8 +72,6 @@ class ConcurrencySignature(Detector):
         min_tenants: tenants that must signal at once for corroboration.
         fleet_alpha: significance of the fleet's pooled test.
         corroborated_excess: fewest excess deduplications of a corroborated environment.
-        page_tenants: tenants individually significant at ``alpha`` that make a corroborated
-            event a page.
         overlap: ``"tenant"`` or ``"fleet"``, see :class:`Conditions`.
         merge_gap: quiet minutes bridged inside one event.
         page_alpha: significance of the yield test that makes an event a ``page``.
@@ -88,14 +86,14 @@ class ConcurrencySignature(Detector):
         self, *, short: int = 10, long: int = 60, alpha: float = 1e-6, min_excess: float = 5.0,
         min_jobs: int = 5, solo_lookback: int = 360, solo_alpha: float = 1e-3,
         weak_alpha: float = 1e-3, min_tenants: int = 2, fleet_alpha: float = 1e-5,
-        corroborated_excess: float = 2.0, page_tenants: int = 3, overlap: str = "tenant",
+        corroborated_excess: float = 2.0, overlap: str = "tenant",
         merge_gap: int = 30,
         page_alpha: float = 1e-6, surge_backlog: int = 100, congestion_backlog: int = 10,
         prior_jobs: float = 500.0,
     ) -> None:
         check_positive(short=short, long=long, min_excess=min_excess, prior_jobs=prior_jobs,
                        solo_lookback=solo_lookback, min_tenants=min_tenants,
-                       corroborated_excess=corroborated_excess, page_tenants=page_tenants)
+                       corroborated_excess=corroborated_excess)
         check_non_negative(min_jobs=min_jobs, merge_gap=merge_gap)
         check_probability(alpha=alpha, solo_alpha=solo_alpha, weak_alpha=weak_alpha,
                           fleet_alpha=fleet_alpha, page_alpha=page_alpha)
@@ -104,7 +102,6 @@ class ConcurrencySignature(Detector):
         self.solo_lookback, self.solo_alpha = solo_lookback, solo_alpha
         self.weak_alpha, self.min_tenants, self.fleet_alpha = weak_alpha, min_tenants, fleet_alpha
         self.corroborated_excess, self.overlap = corroborated_excess, overlap
-        self.page_tenants = page_tenants
         self.merge_gap, self.page_alpha = merge_gap, page_alpha
         self.surge_backlog, self.congestion_backlog = surge_backlog, congestion_backlog
         self.prior_jobs = prior_jobs
@@ -179,7 +176,6 @@ class ConcurrencySignature(Detector):
         weak = weak_p < self.weak_alpha
         onehot = _tenant_onehot(grid)
         tenants = ((onehot.T @ weak.astype(np.float32)) > 0.5).sum(axis=0)
-        sure = ((onehot.T @ (weak & (weak_p < self.alpha)).astype(np.float32)) > 0.5).sum(axis=0)
         fleet_p = np.minimum(
             self._fleet_p(one, solo_ok, variance, fleet_phi, 1),
             self._fleet_p(short, solo_ok, variance, fleet_phi, self.short),
@@ -201,7 +197,6 @@ class ConcurrencySignature(Detector):
             loss = tally.span(row, first, last)
             corroborated_here = bool(attributed[row, first:last + 1].any())
             n_ten = int(tenants[first:last + 1].max())
-            confirmed = corroborated_here and int(sure[first:last + 1].max()) >= self.page_tenants
             base_rate = e / n if n else 0.0
             p = own[row, peak] if strong[row, peak] else fleet_p[peak]
             text = (
@@ -212,11 +207,12 @@ class ConcurrencySignature(Detector):
                 f"{self.solo_lookback} min)"
             )
             if corroborated_here:
-                text += f"; {n_ten} tenants at once: the 7 May signature"
+                text += (f"; {n_ten} tenants at once: consistent with deduplication keyed "
+                         f"without the environment")
             else:
-                text += ": the 7 May signature"
+                text += ": consistent with deduplication keyed without the environment"
             text += f"; {loss.describe()}"
-            return text, "page" if confirmed or loss.is_loss else "ticket"
+            return text, "page" if loss.is_loss else "ticket"
 
         return self._events(grid, fire, score, describe, self.merge_gap)
 

@@ -17,8 +17,8 @@ import pandas as pd
 from toolkit.errors import BadInput
 
 SEVERITIES = ("page", "ticket")
-"""``page``: output is being lost (or the 7 May signature holds strongly); ``ticket``: the
-dedup ratio is anomalous but output looks normal (a legitimate surge, most likely)."""
+"""``page``: output is being lost (the yield test, in quiet minutes); ``ticket``: the dedup
+ratio is anomalous but no output is seen missing (a legitimate surge, most likely)."""
 
 _MINUTE = pd.Timedelta(minutes=1)
 

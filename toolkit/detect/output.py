@@ -19,8 +19,25 @@ shortfall with what the environment's pressure-conditioned baseline expects,
 
 with the pressure class the fleet's load level and the environment's idle/busy queue (see
 :mod:`toolkit.detect.baseline`), leaving out surge minutes where coalescing is heavy and
-erratic. Up to ``slack`` jobs are forgiven because a job running at a window edge has left the
-backlog but is not processed yet.
+erratic. Jobs in flight at a minute's end are moved to the minute that finishes them
+(:func:`settled`), and up to ``slack`` more are forgiven per window for work in flight longer
+than that.
+
+Congestion is not loss. With ``quiet_only`` (the default) only *quiet* minutes count: the
+environment's own queue empty at both ends and the other environments' queues together at most
+``congestion_backlog`` jobs. While jobs wait, for the environment's own backlog or behind a
+congested fleet (a mass re-ingest, a schema deployed everywhere, a slow processor), every new
+job of a pending key coalesces legitimately, and how many do depends on how much of the
+catalogue is pending, which the rollup does not say: a small environment whose whole catalogue
+waits behind a fleet-wide re-ingest coalesces 90% of its editors' jobs, every one processed in
+the end. Those minutes say nothing about loss either way, so they are left out. A wrongful
+discard needs no waiting of its own (7 May: the survivor sat in another environment's queue),
+so it shows in quiet minutes, where legitimate coalescing is rare (0.05-0.2% of jobs).
+
+A minute is quiet only ``quiet_hold`` minutes after the environment's last surge and the
+fleet's last congestion: a fleet that has just drained runs near its capacity, and bursts
+still wait inside minutes whose queues are empty at both ends (a slow processor day shows it:
+6 of 12 jobs coalesced in one such minute, every one processed in the end).
 """
 
 from __future__ import annotations
@@ -28,9 +45,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import stats
 
 from toolkit.detect._grid import RollupGrid
-from toolkit.detect._stats import Windowed, format_p, overdispersed_sf, windowed
+from toolkit.detect._stats import Windowed, format_p, overdispersed_sf, window_sum, windowed
 from toolkit.detect.baseline import Baseline, Conditions
 
 OUTPUT_COLUMNS = ("offered", "deduplicated", "processed", "failed", "backlog")
@@ -41,6 +59,47 @@ def shortfall(grid: RollupGrid, rows: list[int] | None = None) -> np.ndarray:
     pick = slice(None) if rows is None else rows
     return (grid["offered"][pick] - grid["processed"][pick] - grid["failed"][pick]
             - grid.backlog_change[pick])
+
+
+def settled(missing: np.ndarray) -> np.ndarray:
+    """The shortfall with the jobs in flight at each minute's end moved to the minute that
+    finished them.
+
+    A job taken by a worker late in minute ``t`` has left the queue but is processed in
+    ``t + 1``: the raw shortfall counts it missing at ``t`` and returns it at ``t + 1``, so a
+    window ending at ``t`` over-counts by every job in flight (several at once on a slow
+    processor day). Here up to the jobs the next minute finished beyond its own are taken
+    off ``t`` and added back to ``t + 1``: window sums change only at their edges, by exactly
+    the jobs in flight there. The newest minute has no next one yet, so its shortfall waits
+    a minute (it counts from the next run on).
+    """
+    used = in_flight(missing, newest=True)
+    out = missing - used
+    out[:, 1:] += used[:, :-1]
+    return out
+
+
+def in_flight(missing: np.ndarray, *, newest: bool = False) -> np.ndarray:
+    """Jobs in flight at each minute's end, as far as the next minute shows them: up to the
+    jobs it finished beyond its own (with ``newest``, all of the newest minute's shortfall)."""
+    nxt = np.zeros_like(missing)
+    nxt[:, :-1] = np.maximum(-missing[:, 1:], 0)
+    if newest:
+        nxt[:, -1] = np.maximum(missing[:, -1], 0)
+    return np.minimum(nxt, np.maximum(missing, 0))
+
+
+def _fleet_in_flight(grid: RollupGrid) -> tuple[np.ndarray, np.ndarray]:
+    """The fleet's jobs in flight at minute ends and its jobs offered, per minute, over
+    minutes when no queue held anything (``(1, minutes)`` each; cached on the grid)."""
+    key = ("fleet_in_flight",)
+    if key not in grid.cache:
+        calm = grid.queue.sum(axis=0) == 0
+        used = in_flight(shortfall(grid)).sum(axis=0)
+        grid.cache[key] = (np.where(calm, used, 0)[None, :].astype(np.float64),
+                           np.where(calm, grid["offered"].sum(axis=0), 0)[None, :]
+                           .astype(np.float64))
+    return grid.cache[key]
 
 
 @dataclass(frozen=True)
@@ -112,6 +171,14 @@ class OutputLoss:
         alpha: significance below which the span shows a loss.
         min_excess: fewest jobs lost beyond expectation (after ``slack``).
         slack: jobs forgiven for work in flight at the span's edges.
+        quiet_only: count only quiet minutes (own queue empty, fleet not congested).
+        quiet_hold: minutes after a surge or fleet congestion before a minute is quiet again.
+        max_step: most lost jobs one minute counts for.
+        in_flight_share: the history's share of jobs still in flight at a minute's end, over
+            minutes when no queue held anything (about 2% at 1.2 s a job).
+        slow_window: minutes over which the fleet's share is compared with the history's.
+        slow_alpha: significance at which it is higher: jobs take longer than usual, so they
+            wait inside minutes and coalesce legitimately; those minutes are not quiet.
     """
 
     baseline: Baseline
@@ -119,29 +186,65 @@ class OutputLoss:
     alpha: float = 1e-6
     min_excess: float = 5.0
     slack: float = 4.0
+    quiet_only: bool = True
+    quiet_hold: int = 60
+    max_step: float = 4.0
+    in_flight_share: float = 0.02
+    slow_window: int = 360
+    slow_alpha: float = 1e-3
 
     @classmethod
     def fit(
         cls, grid: RollupGrid, *, conditions: Conditions, width: int = 60,
         alpha: float = 1e-6, min_excess: float = 5.0, slack: float = 4.0,
-        prior_jobs: float = 500.0,
+        prior_jobs: float = 500.0, quiet_only: bool = True, quiet_hold: int = 60,
+        max_step: float = 4.0,
     ) -> OutputLoss:
         baseline = Baseline.fit(grid, model="pressure", conditions=conditions,
                                 prior_jobs=prior_jobs)
-        return cls(baseline, width, alpha, min_excess, slack)
+        used, offered = _fleet_in_flight(grid)
+        share = float(used.sum() / offered.sum()) if offered.sum() > 0 else 0.02
+        return cls(baseline, width, alpha, min_excess, slack, quiet_only, quiet_hold, max_step,
+                   min(max(share, 1e-3), 0.5))
+
+    def slow(self, grid: RollupGrid) -> np.ndarray:
+        """Minutes when the fleet's jobs took longer than the history's, ``(minutes,)``:
+        more of them still in flight at minute ends over the last ``slow_window`` minutes
+        (binomial upper tail below ``slow_alpha``, and at least twice the history's share)."""
+        key = ("slow", self.in_flight_share, self.slow_window, self.slow_alpha)
+        if key not in grid.cache:
+            used, offered = _fleet_in_flight(grid)
+            u = window_sum(used, self.slow_window)[0]
+            n = window_sum(offered, self.slow_window)[0]
+            high = (u > 2 * self.in_flight_share * n) & (u >= 3)
+            p = np.ones_like(u)
+            if high.any():
+                p[high] = stats.binom.sf(u[high] - 1, n[high], self.in_flight_share)
+            grid.cache[key] = high & (p < self.slow_alpha)
+        return grid.cache[key]
 
     def arrays(
         self, grid: RollupGrid, rows: list[int] | None = None
     ) -> tuple[np.ndarray, ...]:
-        """Per-minute ``(lost, jobs, rate, phi)`` with surge minutes' counts zeroed (of
-        ``rows`` only, when given)."""
+        """Per-minute ``(lost, jobs, rate, phi)`` with the counts of surge minutes (and, with
+        ``quiet_only``, of every minute where jobs waited) zeroed (of ``rows`` only, when
+        given)."""
         klass = self.baseline.conditions.classes(grid, "pressure")
         rate, phi = self.baseline.minute_terms(grid, klass, rows)
         pick = slice(None) if rows is None else rows
         usable = klass[pick] >= 0
+        if self.quiet_only:
+            usable &= klass[pick] % 2 == 0  # pressure classes: 2 * load level + busy
+            if self.quiet_hold:
+                heavy = (klass[pick] < 0) | \
+                    (grid.others_queue[pick] > self.baseline.conditions.congestion_backlog) | \
+                    self.slow(grid)[None, :]
+                usable &= ~(window_sum(heavy, self.quiet_hold + 1) > 0)
         jobs = np.where(usable, grid["offered"][pick], 0)
-        lost = np.where(usable, shortfall(grid)[pick] if rows is None else
-                        shortfall(grid, rows), 0)
+        missing = settled(shortfall(grid)[pick] if rows is None else shortfall(grid, rows))
+        # One minute's clump counts as at most ``max_step`` jobs: a burst waiting inside one
+        # quiet minute coalesces several at once; loss of work recurs minute after minute.
+        lost = np.where(usable, np.minimum(missing, self.max_step), 0)
         return lost, jobs, rate, phi
 
     def windows(self, grid: RollupGrid, widths: tuple[int, ...]) -> dict[int, Windowed]:

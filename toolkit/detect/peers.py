@@ -93,7 +93,11 @@ class PeerComparison(Detector):
         base = self.baseline_
         p0 = base.env_rates_for(grid)[:, None]
         phi = base.phi_for(grid)[:, :1]
-        offered, dedup = grid["offered"], grid["deduplicated"]
+        # A surge's own coalescing is legitimate (its backlog holds the duplicates' keys):
+        # surge minutes count for nothing, as in the CUSUM and the yield test.
+        calm = ~base.conditions.surge(grid)
+        offered = np.where(calm, grid["offered"], 0)
+        dedup = np.where(calm, grid["deduplicated"], 0)
         tested: dict[int, tuple[Windowed, np.ndarray]] = {}
         for width in (self.short, self.long):
             n = window_sum(offered, width)

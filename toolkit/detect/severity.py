@@ -23,9 +23,13 @@ _YIELD = "yield"
 def statistical_severity(events: Sequence[Event]) -> str | None:
     """``page``, ``ticket`` or ``None`` (nothing to say) for one environment's recent events.
 
-    A page needs the yield check to say output is lost *and* a second detector to agree: a
-    legitimate surge (bulk re-ingest, schema deployment) raises the dedup ratio but keeps
-    output; anything else the detectors see is a ticket.
+    A page needs the yield check to say output is lost *and* a second detector to agree. The
+    yield check counts only quiet minutes (own queue empty, fleet not congested, no surge in
+    the last hour): while jobs wait, as in a mass re-ingest, a schema deployed everywhere, a
+    tenant's large import or a slow processor day, legitimate coalescing can take most of an
+    environment's jobs, all processed in the end, so congestion never pages; it may open a
+    ticket. On the scenario family (``toolkit evaluate``) this rule paged on no stress and no
+    normal day. Anything else the detectors see is a ticket.
     """
     if not events:
         return None

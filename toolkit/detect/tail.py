@@ -74,7 +74,11 @@ class DedupTailTest(Detector):
         base = self.baseline_
         rate = base.env_rates_for(grid)[:, None]
         phi = base.phi_for(grid)[:, :1]
-        offered, dedup = grid["offered"], grid["deduplicated"]
+        # A surge's own coalescing is legitimate (its backlog holds the duplicates' keys):
+        # surge minutes count for nothing, as in the CUSUM and the yield test.
+        calm = ~base.conditions.surge(grid)
+        offered = np.where(calm, grid["offered"], 0)
+        dedup = np.where(calm, grid["deduplicated"], 0)
         short = windowed(dedup, offered, rate, phi, self.short)
         long = windowed(dedup, offered, rate, phi, self.long)
         screen = (long.excess >= self.min_excess) & (long.jobs >= self.min_jobs)

@@ -26,6 +26,7 @@ class YieldCheck(Detector):
     without output than the pressure-conditioned baseline expects (quasi-binomial upper tail
     below ``alpha``), the long window's excess beyond ``slack`` is at least ``min_excess``
     jobs, and it held at least ``min_jobs`` jobs. Every event is a ``page``: output is missing.
+    Only quiet minutes count (see :mod:`toolkit.detect.output`): congestion is not loss.
 
     Args:
         short: short window, minutes.
@@ -37,34 +38,40 @@ class YieldCheck(Detector):
         merge_gap: quiet minutes bridged inside one event.
         surge_backlog, congestion_backlog: minute classes, see :class:`Conditions`.
         prior_jobs: shrinkage of ratios towards the fleet, in jobs.
+        quiet_hold: minutes after a surge or fleet congestion before minutes count again.
+        max_step: most lost jobs one minute counts for (a clump is one burst).
     """
 
     name = "yield"
     requires = OUTPUT_COLUMNS
 
     def __init__(
-        self, *, short: int = 10, long: int = 60, alpha: float = 1e-6, min_excess: float = 5.0,
-        min_jobs: int = 5, slack: float = 4.0, merge_gap: int = 30, surge_backlog: int = 100,
-        congestion_backlog: int = 10, prior_jobs: float = 500.0,
+        self, *, short: int = 30, long: int = 120, alpha: float = 1e-6, min_excess: float = 3.0,
+        min_jobs: int = 5, slack: float = 2.0, merge_gap: int = 30, surge_backlog: int = 100,
+        congestion_backlog: int = 10, prior_jobs: float = 500.0, quiet_hold: int = 60,
+        max_step: float = 4.0,
     ) -> None:
-        check_positive(short=short, long=long, min_excess=min_excess, prior_jobs=prior_jobs)
-        check_non_negative(min_jobs=min_jobs, slack=slack, merge_gap=merge_gap)
+        check_positive(short=short, long=long, min_excess=min_excess, prior_jobs=prior_jobs,
+                       max_step=max_step)
+        check_non_negative(min_jobs=min_jobs, slack=slack, merge_gap=merge_gap,
+                           quiet_hold=quiet_hold)
         check_probability(alpha=alpha)
         self.short, self.long, self.alpha = short, long, alpha
         self.min_excess, self.min_jobs, self.slack = min_excess, min_jobs, slack
         self.merge_gap = merge_gap
         self.surge_backlog, self.congestion_backlog = surge_backlog, congestion_backlog
-        self.prior_jobs = prior_jobs
+        self.prior_jobs, self.quiet_hold, self.max_step = prior_jobs, quiet_hold, max_step
 
     @property
     def lookback(self) -> int:
-        return max(self.short, self.long)
+        return max(self.short, self.long) + self.quiet_hold
 
     def _fit(self, grid: RollupGrid) -> None:
         conditions = Conditions(self.surge_backlog, self.congestion_backlog)
         self.check_ = OutputLoss.fit(grid, conditions=conditions, width=self.long,
                                      alpha=self.alpha, min_excess=self.min_excess,
-                                     slack=self.slack, prior_jobs=self.prior_jobs)
+                                     slack=self.slack, prior_jobs=self.prior_jobs,
+                                     quiet_hold=self.quiet_hold, max_step=self.max_step)
 
     def _detect(self, grid: RollupGrid) -> list[Event]:
         windows = self.check_.windows(grid, (self.short, self.long))
@@ -78,7 +85,8 @@ class YieldCheck(Detector):
             counted, jobs, expected = long.at(row, peak)
             return (
                 f"{env[row]}: {counted + self.slack:.0f} of {jobs:.0f} jobs left without output "
-                f"(offered - processed - failed - backlog growth) in {self.long} min vs "
+                f"(offered - processed - failed - backlog growth, at most {self.max_step:g} "
+                f"a minute) in {self.long} quiet min vs "
                 f"{expected:.1f} expected from its queue pressure "
                 f"(p={format_p(float(worst[row, peak]))}): output lost",
                 "page",

@@ -71,6 +71,10 @@ class _Filter:
         return f"WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
 
 
+#: A rollup minute in which something happened (not only a backlog carried through it).
+_ACTIVE = "ingests + offered + processed + failed + retried > 0"
+
+
 def _bounds(since: TimeLike | None, until: TimeLike | None
             ) -> tuple[datetime | None, datetime | None]:
     return (None if since is None else _utc(since, "since"),
@@ -348,6 +352,60 @@ class Store:
         where.add("trace_id = ?", trace_id.lower())
         return self._frame("span_links", where, "span_id, link_index")
 
+    # -- the detectors' hourly fit, kept as JSON (toolkit.detect.fitcache) ----------------
+
+    def detector_fit(self, hour: TimeLike, detectors: str) -> str | None:
+        """The JSON of the fit of ``detectors`` on the history ending at ``hour``, if kept."""
+        with self._lock:
+            rows = self._con.execute(
+                "SELECT CAST(fitted AS VARCHAR) FROM detector_fits "
+                "WHERE hour = ? AND detectors = ?", [_utc(hour, "hour"), detectors]).fetchall()
+        return rows[0][0] if rows else None
+
+    def put_detector_fit(self, hour: TimeLike, detectors: str, fitted: str, *,
+                         forget_before: TimeLike) -> None:
+        """Keep a fit's JSON, and forget the fits of hours before ``forget_before``."""
+        stamp = _utc(hour, "hour")
+        with self.writing() as con:
+            con.execute("DELETE FROM detector_fits WHERE (hour = ? AND detectors = ?) "
+                        "OR hour < ?", [stamp, detectors, _utc(forget_before, "forget_before")])
+            con.execute("INSERT INTO detector_fits (hour, detectors, fitted) VALUES (?, ?, ?)",
+                        [stamp, detectors, fitted])
+
+    # -- what the alert's watchdog and textfile read --------------------------------------
+
+    def newest_activity(self, until: TimeLike) -> datetime | None:
+        """Start of the newest minute at or before ``until`` in which anything happened
+        (an ingest, a job offered, processed, failed or retried), or ``None``."""
+        with self._lock:
+            [(newest,)] = self._con.execute(
+                f"SELECT max(minute) FROM env_minute WHERE minute <= ? AND {_ACTIVE}",
+                [_utc(until, "until")]).fetchall()
+        return newest
+
+    def environment_stats(
+        self, since: TimeLike, until: TimeLike
+    ) -> dict[str, tuple[str | None, float | None, datetime | None]]:
+        """Per environment with rollup rows up to ``until``: its tenant, its dedup ratio over
+        ``[since, until]`` (``None`` when nothing was offered) and its newest active minute."""
+        with self._lock:
+            rows = self._con.execute(f"""
+                SELECT environment, any_value(tenant),
+                       sum(deduplicated) FILTER (WHERE minute >= $since)
+                         / nullif(sum(offered) FILTER (WHERE minute >= $since), 0),
+                       max(minute) FILTER (WHERE {_ACTIVE})
+                FROM env_minute WHERE minute <= $until GROUP BY environment ORDER BY environment
+            """, {"since": _utc(since, "since"), "until": _utc(until, "until")}).fetchall()
+        return {r[0]: (r[1], None if r[2] is None else float(r[2]), r[3]) for r in rows}
+
+    def tenants_of(self, environments: Iterable[str]) -> dict[str, str | None]:
+        """The tenant of each environment the rollup knows, by environment."""
+        with self._lock:
+            return dict(self._con.execute(
+                "SELECT environment, any_value(tenant) FROM env_minute "
+                "WHERE list_contains(?, environment) GROUP BY environment",
+                [list(environments)]).fetchall())
+
     # -- the exact audit's queries (toolkit.detect.audit composes them into rules) -----------
 
     def has_job_logs(self) -> bool:
@@ -392,3 +450,67 @@ class Store:
     def rejected(self) -> pd.DataFrame:
         """Every line or record a load could not take, with the reason."""
         return self._frame("rejected", _Filter(), "file, line, item")
+
+    # -- alert incidents (written by toolkit alert) ---------------------------------------
+
+    def _has_table(self, name: str) -> bool:
+        if self._parquet_tree:
+            return False
+        with self._lock:
+            return bool(self._con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                "AND database_name = current_database() AND schema_name = 'main'",
+                [name]).fetchone()[0])
+
+    def incidents(self, since: TimeLike | None = None, until: TimeLike | None = None
+                  ) -> pd.DataFrame:
+        """The alert's incidents that overlap ``[since, until)``, in the order they opened.
+
+        Columns: ``incident`` (id), ``rule``, ``severity`` (highest reached), ``status``
+        (firing|resolved), ``opened_at``, ``resolved_at``, ``environments`` (list of str, in
+        the order they joined), ``notifications``, ``pages``, ``summary``. Times naive UTC.
+        """
+        columns = ["incident", "rule", "severity", "status", "opened_at", "resolved_at",
+                   "environments", "notifications", "pages", "summary"]
+        if not self._has_table("alert_incidents"):
+            return pd.DataFrame(columns=columns)
+        where = _Filter()
+        if until is not None:
+            where.add("i.opened_at < ?", _utc(until, "until"))
+        if since is not None:
+            where.add("(i.resolved_at IS NULL OR i.resolved_at >= ?)", _utc(since, "since"))
+        with self._lock:
+            frame = self._con.execute(f"""
+                WITH e AS (
+                    SELECT incident, environment, min(first_seen_at) AS joined
+                    FROM alert_members WHERE environment <> '' GROUP BY ALL),
+                l AS (SELECT incident, list(environment ORDER BY joined, environment) AS envs
+                      FROM e GROUP BY incident)
+                SELECT i.incident, i.rule, i.severity, i.status, i.opened_at, i.resolved_at,
+                       coalesce(l.envs, []::VARCHAR[]) AS environments, i.notifications,
+                       i.pages, i.summary
+                FROM alert_incidents i LEFT JOIN l USING (incident) {where.sql()}
+                ORDER BY i.opened_at, i.incident""", where.params).df()
+        frame["environments"] = [list(v) for v in frame["environments"]]
+        return frame[columns]
+
+    def alert_transitions(self, since: TimeLike | None = None, until: TimeLike | None = None
+                          ) -> pd.DataFrame:
+        """Every notified change of an incident in ``[since, until)``, in time order.
+
+        Columns: ``occurred_at``, ``incident``, ``transition`` (opened|updated|escalated|
+        reminded|resolved), ``severity``, ``environments`` (list of str: the incident's, as
+        of the change), ``summary``. Times naive UTC.
+        """
+        columns = ["occurred_at", "incident", "transition", "severity", "environments",
+                   "summary"]
+        if not self._has_table("alert_transitions"):
+            return pd.DataFrame(columns=columns)
+        where = _Filter()
+        where.time("occurred_at", since, until)
+        with self._lock:
+            frame = self._con.execute(
+                f"SELECT {', '.join(columns)} FROM alert_transitions {where.sql()} "
+                "ORDER BY occurred_at, incident, rowid", where.params).df()
+        frame["environments"] = [list(v) for v in frame["environments"]]
+        return frame

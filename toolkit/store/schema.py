@@ -14,6 +14,7 @@ from typing import Final
 import duckdb
 
 from toolkit.errors import BadInput
+from toolkit.store.migrations import migrate
 
 __all__ = [
     "HOT_ATTRIBUTES",
@@ -44,10 +45,12 @@ TABLES: Final = (
     "loaded_files",
     "ingest_cursors",
     "detector_fits",
-    "alert_state",
-    "alert_history",
+    "alert_incidents",
+    "alert_members",
+    "alert_transitions",
     "alert_outbox",
     "alert_runs",
+    "alert_counters",
 )
 
 #: Tables that hold telemetry (exported to Parquet and read back); the rest is bookkeeping.
@@ -122,8 +125,6 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, label: str, *, writable: bool)
         BadInput: The database is not a toolkit store, one of a newer schema version, or an
             older one opened read-only (it must be opened writable once to be migrated).
     """
-    from toolkit.store.migrations import migrate
-
     tables = _existing_tables(con)
     if not tables:
         if not writable:
@@ -152,7 +153,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, label: str, *, writable: bool)
             f"{SCHEMA_VERSION}: open it writable once"
         )
     with _transaction(con):
-        migrate(con, int(found))
+        migrate(con, int(found), SCHEMA_VERSION, _ddl())
         set_meta(con, "schema_version", str(SCHEMA_VERSION))
 
 

@@ -183,41 +183,55 @@ CREATE TABLE IF NOT EXISTS detector_fits (
     PRIMARY KEY (hour, detectors)
 );
 
--- toolkit alert: state per alert identity, every transition, the outbox of notifications
--- not yet delivered, and one row per run.
-CREATE TABLE IF NOT EXISTS alert_state (
-    rule VARCHAR NOT NULL,
-    environment VARCHAR NOT NULL,
-    incident VARCHAR NOT NULL,
+-- toolkit alert: incidents (one per cause) and the (rule, environment) findings that joined
+-- them, every notified transition, the outbox of payloads not yet delivered, one row per run,
+-- and the wrongful-discard counters the Prometheus textfile exports.
+CREATE TABLE IF NOT EXISTS alert_incidents (
+    incident VARCHAR PRIMARY KEY,     -- fixed when it opens: the incident (dedup) key
+    rule VARCHAR NOT NULL,            -- the cause: wrongful_discards, dedup_anomaly, ...
     status VARCHAR NOT NULL,          -- firing | resolved
-    severity VARCHAR NOT NULL,        -- page | ticket
+    severity VARCHAR NOT NULL,        -- page | ticket: the highest reached
     summary VARCHAR NOT NULL,
-    started_at TIMESTAMP NOT NULL,    -- when the finding says the problem began
-    fired_at TIMESTAMP NOT NULL,      -- when this incident was first notified
-    last_seen_at TIMESTAMP NOT NULL,  -- last run that still found it
-    last_sent_at TIMESTAMP NOT NULL,
+    opened_at TIMESTAMP NOT NULL,
     resolved_at TIMESTAMP,
-    evidence JSON,
-    PRIMARY KEY (rule, environment)
+    last_evidence_at TIMESTAMP NOT NULL,  -- newest evidence of the incident's own rule
+    notified_at TIMESTAMP NOT NULL,       -- last notification of any kind
+    notified_environments VARCHAR[] NOT NULL,
+    notifications INTEGER NOT NULL,
+    pages INTEGER NOT NULL
 );
 
-CREATE TABLE IF NOT EXISTS alert_history (
-    occurred_at TIMESTAMP NOT NULL,
-    rule VARCHAR NOT NULL,
-    environment VARCHAR NOT NULL,
+CREATE TABLE IF NOT EXISTS alert_members (
     incident VARCHAR NOT NULL,
-    transition VARCHAR NOT NULL,      -- fired | escalated | reminded | resolved
+    rule VARCHAR NOT NULL,
+    environment VARCHAR NOT NULL,     -- '' for a watchdog finding about the whole feed
+    tenant VARCHAR,
     severity VARCHAR NOT NULL,
     summary VARCHAR NOT NULL,
-    started_at TIMESTAMP NOT NULL
+    first_seen_at TIMESTAMP NOT NULL,
+    last_seen_at TIMESTAMP NOT NULL,
+    evidence_at TIMESTAMP NOT NULL,
+    evidence JSON,
+    PRIMARY KEY (incident, rule, environment)
+);
+
+CREATE TABLE IF NOT EXISTS alert_transitions (
+    occurred_at TIMESTAMP NOT NULL,
+    incident VARCHAR NOT NULL,
+    rule VARCHAR NOT NULL,
+    transition VARCHAR NOT NULL,      -- opened | updated | escalated | reminded | resolved
+    level VARCHAR NOT NULL,           -- page | ticket | update | resolved
+    severity VARCHAR NOT NULL,
+    environments VARCHAR[] NOT NULL,
+    summary VARCHAR NOT NULL
 );
 
 CREATE SEQUENCE IF NOT EXISTS alert_outbox_id;
 CREATE TABLE IF NOT EXISTS alert_outbox (
     id BIGINT PRIMARY KEY DEFAULT nextval('alert_outbox_id'),
     created_at TIMESTAMP NOT NULL,
-    destination VARCHAR NOT NULL,
-    notification JSON NOT NULL,
+    destination VARCHAR NOT NULL,     -- format:url
+    payload JSON NOT NULL,            -- the body to POST, already in the destination's format
     attempts INTEGER NOT NULL DEFAULT 0,
     delivered_at TIMESTAMP,
     last_error VARCHAR
@@ -228,4 +242,11 @@ CREATE TABLE IF NOT EXISTS alert_runs (
     data_until TIMESTAMP,
     firing INTEGER NOT NULL,
     notified INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS alert_counters (
+    environment VARCHAR PRIMARY KEY,
+    tenant VARCHAR,
+    wrongful_discards_total BIGINT NOT NULL,
+    counted_until TIMESTAMP NOT NULL  -- discards before this time are counted
 );

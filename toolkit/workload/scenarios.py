@@ -27,7 +27,7 @@ from toolkit.engine.simulator import Simulator
 from toolkit.engine.truth import GroundTruth
 from toolkit.errors import BadInput
 from toolkit.workload.topology import Topology
-from toolkit.workload.traffic import DAY, Traffic, TrafficProfile
+from toolkit.workload.traffic import DAY, HOUR, Extra, Traffic, TrafficProfile
 
 SCALE = 0.5
 """Editor traffic of the named scenarios relative to the topology's peak rates. Sized so that
@@ -57,6 +57,14 @@ class FaultPlan:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
+    """What to simulate: when, for how long, which faults, and any work placed at chosen
+    times (``extras``: bulk ingests, schema deployments, traffic spikes).
+
+    ``hours``, when set, overrides ``days`` (a scenario of the family lasts hours, not days).
+    ``mean_seconds`` is the processor's mean job duration (a slow processor day raises it).
+    ``stress`` names the legitimate stress a scenario of the family carries, if any.
+    """
+
     name: str
     description: str
     start: str
@@ -66,10 +74,18 @@ class Scenario:
     workers: int = 4
     mean_seconds: float = 1.2
     failure_rate: float = 0.005
+    extras: tuple[Extra, ...] = ()
+    hours: float | None = None
+    stress: str | None = None
 
     @property
     def start_ts(self) -> float:
         return _ts(self.start)
+
+    @property
+    def seconds(self) -> float:
+        """Length of the run, in seconds."""
+        return self.hours * HOUR if self.hours is not None else self.days * DAY
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -172,7 +188,7 @@ def _iso(ts: float) -> str:
 
 
 def run_scenario(
-    name: str,
+    name: str | Scenario,
     *,
     seed: int = 7,
     days: int | None = None,
@@ -181,11 +197,12 @@ def run_scenario(
     scale: float = 1.0,
     topology: Topology | None = None,
 ) -> RunResult:
-    """Simulate a named scenario to the end and drain the backlog."""
-    scenario = get_scenario(name)
-    if days is None:
-        days = scenario.days
-    if days < 1:
+    """Simulate a scenario (by name, or a :class:`Scenario` object such as one of
+    :class:`toolkit.workload.ScenarioFamily`'s) to the end and drain the backlog.
+
+    ``days`` overrides the scenario's length."""
+    scenario = name if isinstance(name, Scenario) else get_scenario(name)
+    if days is not None and days < 1:
         raise BadInput(f"--days must be >= 1, got {days}")
     if seed < 0:
         raise BadInput(f"--seed must be >= 0, got {seed}")
@@ -193,7 +210,7 @@ def run_scenario(
         raise BadInput(f"scale must be > 0, got {scale}")
     topology = topology or Topology()
     start = scenario.start_ts
-    end = start + days * DAY
+    end = start + (days * DAY if days is not None else scenario.seconds)
     truth = GroundTruth(start)
     rng = random.Random(seed * 1_000_003 + 17)
     processor = SimulatedProcessor(
@@ -206,7 +223,8 @@ def run_scenario(
     profile = scenario.profile
     if scale != 1.0:
         profile = TrafficProfile(**{**_fields(profile), "scale": profile.scale * scale})
-    traffic = Traffic(topology, seed=seed, start=start, end=end, profile=profile)
+    traffic = Traffic(topology, seed=seed, start=start, end=end, profile=profile,
+                      extras=scenario.extras)
     windows = [f.window() for f in scenario.faults if f.window().start < end]
     sim = Simulator(
         engine, traffic, workers=max(1, round(scenario.workers * scale)),

@@ -11,6 +11,10 @@ What reaches the platform, per tenant:
 * schema deployments to DEV, often followed hours later by PROD (thousands of jobs);
 * a nightly full sync to PROD, almost entirely unchanged.
 
+Besides these, a caller can place work at chosen times (``extras``): a :class:`BulkIngest`
+into any environments (written once or twice, of a source's entities or of a larger import),
+a :class:`SchemaDeploy` anywhere, and a :class:`RateChange` (a spike of editor traffic).
+
 Content is a per-entity revision counter in the tenant's CMS, shared by its environments, so
 the content hash is simply the revision. Deterministic for a seed (no ``hash()`` of strings).
 """
@@ -20,10 +24,11 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from toolkit.engine.simulator import DEPLOY, INGEST, Arrival
+from toolkit.errors import BadInput
 from toolkit.workload.topology import Source, Tenant, Topology
 
 HOUR = 3600.0
@@ -44,6 +49,59 @@ class TrafficProfile:
     deploy_per_weekday: float = 0.2
     deploy_to_prod_probability: float = 0.6
     nightly_sync_share: float = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class BulkIngest:
+    """Every entity of a source ingested into some environments at once, from ``at``.
+
+    Attributes:
+        at: epoch seconds of the first job.
+        environments: environment ids (of one or several tenants).
+        source: the tenant's source name; ``None``: each of its sources, one after another.
+        twice: written twice by the importer, the second pass ``gap`` seconds later (every job
+            of the second pass is a legitimate duplicate while the first is still queued).
+        entities: how many entities; more than the source holds is an import of new ones (a
+            tenant onboarding); ``None``: exactly the source's.
+        change: the content changed (a re-ingest of unchanged content is skipped by its hash).
+        gap: seconds between the two passes.
+    """
+
+    at: float
+    environments: tuple[str, ...]
+    source: str | None = None
+    twice: bool = False
+    entities: int | None = None
+    change: bool = True
+    gap: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaDeploy:
+    """A schema deployed to some environments at ``at`` (every entity re-rendered).
+
+    ``source`` ``None``: the tenant's first source; ``schema`` ``None``: its first schema.
+    """
+
+    at: float
+    environments: tuple[str, ...]
+    source: str | None = None
+    schema: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RateChange:
+    """Editor traffic of ``tenants`` (``None``: all) multiplied by ``factor`` in
+    ``[start, end)``, at any hour: the extra publishes do not follow the working-day curve."""
+
+    start: float
+    end: float
+    factor: float
+    tenants: tuple[str, ...] | None = None
+
+
+Extra = BulkIngest | SchemaDeploy | RateChange
+"""Work a caller places at chosen times (see :class:`Traffic`)."""
 
 
 def working_day_curve(t: float) -> float:
@@ -71,6 +129,7 @@ class Traffic:
         start: float,
         end: float,
         profile: TrafficProfile | None = None,
+        extras: Sequence[Extra] = (),
     ) -> None:
         self.topology = topology
         self.start = start
@@ -82,6 +141,15 @@ class Traffic:
         }
         self._future: list[tuple[float, int, Arrival]] = []
         self._seq = 0
+        self._owner = {env.id: (t, env.kind) for t in topology.tenants
+                       for env in t.environments()}
+        self._placed = sorted((e for e in extras if not isinstance(e, RateChange)),
+                              key=lambda e: e.at)
+        self._rates = [e for e in extras if isinstance(e, RateChange)]
+        for extra in extras:
+            for env in getattr(extra, "environments", ()):
+                if env not in self._owner:
+                    raise BadInput(f"unknown environment {env!r} in {type(extra).__name__}")
 
     def __iter__(self) -> Iterator[Arrival]:
         hour = self.start
@@ -90,6 +158,10 @@ class Traffic:
             stop = min(hour + HOUR, self.end)
             for tenant in self.topology.tenants:
                 self._editors(tenant, hour, stop)
+            if self._rates:
+                self._spikes(hour, stop)
+            while self._placed and self._placed[0].at < stop:
+                self._place(self._placed.pop(0))
             if hour % DAY < HOUR:
                 for tenant in self.topology.tenants:
                     self._daily(tenant, hour)
@@ -117,6 +189,74 @@ class Traffic:
                 return
             if rng.random() < working_day_curve(t):
                 self._publish(tenant, t)
+
+    def _spikes(self, start: float, stop: float) -> None:
+        """Extra publishes of every :class:`RateChange` overlapping ``[start, stop)``."""
+        rng = self._rng
+        for change in self._rates:
+            lo, hi = max(start, change.start), min(stop, change.end)
+            if hi <= lo or change.factor <= 1:
+                continue
+            for tenant in self.topology.tenants:
+                if change.tenants is not None and tenant.name not in change.tenants:
+                    continue
+                rate = tenant.publish_rate * self.profile.scale * (change.factor - 1) / 60.0
+                t = lo + rng.expovariate(rate)
+                while t < hi:
+                    self._publish(tenant, t)
+                    t += rng.expovariate(rate)
+
+    def _place(self, extra: BulkIngest | SchemaDeploy) -> None:
+        """Emit one placed bulk ingest or schema deployment."""
+        by_tenant: dict[str, tuple[Tenant, list[str]]] = {}
+        for env in extra.environments:
+            tenant, kind = self._owner[env]
+            by_tenant.setdefault(tenant.name, (tenant, []))[1].append(kind)
+        for tenant, kinds in by_tenant.values():
+            if isinstance(extra, SchemaDeploy):
+                source = self._source(tenant, extra.source) or tenant.sources[0]
+                schema = extra.schema or source.schemas[0]
+                for kind in kinds:
+                    self._emit(Arrival(extra.at, DEPLOY, tenant.environment_id(kind),
+                                       source.name, schema))
+                continue
+            named = self._source(tenant, extra.source)
+            at = extra.at
+            for source in (named,) if named else tenant.sources:
+                count = extra.entities or source.entities
+                end = self._bulk_many(tenant, source, kinds, at, count, change=extra.change)
+                if extra.twice:
+                    self._bulk_many(tenant, source, kinds, at + extra.gap, count,
+                                    change=extra.change)
+                at = end
+
+    @staticmethod
+    def _source(tenant: Tenant, name: str | None) -> Source | None:
+        if name is None:
+            return None
+        for source in tenant.sources:
+            if source.name == name:
+                return source
+        raise BadInput(f"tenant {tenant.name!r} has no source {name!r}")
+
+    def _bulk_many(
+        self, tenant: Tenant, source: Source, kinds: Sequence[str], at: float, count: int,
+        *, change: bool,
+    ) -> float:
+        """``count`` entities of ``source`` into the environments of ``kinds`` at once, about
+        40 a second each (ids beyond the source's are new entities: an import)."""
+        revisions = self._revision[(tenant.name, source.name)]
+        if count > len(revisions):
+            revisions.extend([1] * (count - len(revisions)))
+        envs = [tenant.environment_id(k) for k in kinds]
+        for index in range(count):
+            if change:
+                revisions[index] += 1
+            for env in envs:
+                self._emit(Arrival(at, INGEST, env, source.name, source.entity_id(index),
+                                   revisions[index]))
+            at += 0.025
+        return at
 
     def _publish(self, tenant: Tenant, t: float) -> None:
         rng, p = self._rng, self.profile

@@ -1,4 +1,4 @@
-"""Labelled evaluation of the detectors on simulated scenarios with exact ground truth.
+"""Quick mode: the detectors on the named scenarios, one seed, with exact ground truth.
 
 Protocol (also in docs/detectors.md):
 
@@ -36,18 +36,17 @@ Simulations are cached per process: evaluating twice costs the detection only.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from toolkit.detect._grid import RollupGrid, to_grid
-from toolkit.detect.events import Event
-from toolkit.detect.registry import available_detectors, fit_detectors, run_detectors
+from toolkit.detect import Event, available_detectors, fit_detectors, run_detectors, to_grid
 from toolkit.errors import BadInput
+from toolkit.evaluate.labels import simulate
+from toolkit.evaluate.scoring import score
+from toolkit.evaluate.text import table
+from toolkit.workload import get_scenario
 
 DEFAULT_SCENARIOS = ("baseline", "may7", "lost-follow-up", "schema-blind-dedup", "small-env")
 """``baseline`` here means the normal-days run (a second seed of the baseline scenario)."""
@@ -56,103 +55,6 @@ FIT_DAYS = 14
 NORMAL_DAYS = 14
 ANY = "any"
 """Pseudo-detector name for the union of every detector's events."""
-
-
-@dataclass(frozen=True, eq=False)
-class Labelled:
-    """A simulated run reduced to what scoring needs."""
-
-    name: str
-    seed: int
-    days: int
-    frame: pd.DataFrame
-    first_wrongful: dict[str, float]
-    last_wrongful: dict[str, float]
-    wrongful: dict[str, int]
-    environments: int
-
-    @property
-    def first(self) -> float | None:
-        return min(self.first_wrongful.values()) if self.first_wrongful else None
-
-
-@lru_cache(maxsize=16)
-def simulate(name: str, seed: int, days: int | None) -> Labelled:
-    """Run a scenario once per process and keep its rollup and wrongful-discard labels."""
-    from toolkit.workload.scenarios import run_scenario
-
-    result = run_scenario(name, seed=seed, days=days)
-    truth = result.truth
-    frame = truth.rollup_frame().drop(columns=["wrongful_discards"])
-    first: dict[str, float] = {}
-    last: dict[str, float] = {}
-    count: dict[str, int] = {}
-    for w in truth.wrongful:
-        env = w.key.environment
-        first.setdefault(env, w.time)
-        last[env] = w.time
-        count[env] = count.get(env, 0) + 1
-    return Labelled(name, seed, days or result.scenario.days, frame, first, last, count,
-                    frame["environment"].nunique())
-
-
-def _minute(ts: float) -> pd.Timestamp:
-    return pd.Timestamp(int(ts // 60) * 60, unit="s")
-
-
-def _jobs_before(grid: RollupGrid, event: Event, minutes: int = 60) -> int:
-    row = grid.row(event.environment)
-    at = grid.index_of(event.detected)
-    return int(grid["offered"][row, max(0, at - minutes + 1):at + 1].sum())
-
-
-def score(
-    events: Sequence[Event], labelled: Labelled, grid: RollupGrid, grace: int = 60,
-) -> dict[str, Any]:
-    """Precision, recall, false alarms and latency of one detector's events on one run."""
-    first, last = labelled.first_wrongful, labelled.last_wrongful
-    env_weeks = labelled.environments * labelled.days / 7.0
-    true_pos: list[Event] = []
-    false_pos: list[Event] = []
-    for e in events:
-        env = e.environment
-        ok = env in first and _minute(first[env]) <= e.detected <= \
-            _minute(last[env]) + pd.Timedelta(minutes=grace)
-        (true_pos if ok else false_pos).append(e)
-    found: dict[str, pd.Timestamp] = {}
-    for e in true_pos:
-        if e.environment not in found or e.detected < found[e.environment]:
-            found[e.environment] = e.detected
-    latency = {
-        env: (at + pd.Timedelta(minutes=1) - pd.Timestamp(first[env], unit="s")).total_seconds()
-        / 60.0
-        for env, at in found.items()
-    }
-    big = [env for env, n in labelled.wrongful.items() if n >= 10]
-    first_alert = None
-    if found and labelled.first is not None:
-        earliest = min(found.values()) + pd.Timedelta(minutes=1)
-        first_alert = (earliest - pd.Timestamp(labelled.first, unit="s")).total_seconds() / 60
-    return {
-        "events": len(events),
-        "pages": sum(e.severity == "page" for e in events),
-        "true_positives": len(true_pos),
-        "false_alarms": len(false_pos),
-        "false_pages": sum(e.severity == "page" for e in false_pos),
-        "precision": len(true_pos) / len(events) if events else math.nan,
-        "affected": len(first),
-        "flagged": len(found),
-        "recall": len(found) / len(first) if first else math.nan,
-        "recall_10": (sum(env in found for env in big) / len(big)) if big else math.nan,
-        "false_alarms_per_env_week": len(false_pos) / env_weeks if env_weeks else math.nan,
-        "false_pages_per_env_week": (sum(e.severity == "page" for e in false_pos) / env_weeks
-                                     if env_weeks else math.nan),
-        "latency_median_min": float(np.median(list(latency.values()))) if latency else math.nan,
-        "latency_worst_min": max(latency.values()) if latency else math.nan,
-        "first_alert_min": first_alert,
-        "missed": sorted(set(first) - set(found)),
-        "tiny_fires": sum(_jobs_before(grid, e) <= 3 for e in events),
-    }
 
 
 def evaluate(
@@ -180,8 +82,6 @@ def evaluate(
         A JSON-ready dict: ``protocol``, ``seed``, ``scenarios`` (per scenario: facts and
         ``detectors`` -> metrics), ``targets`` (the may7 and normal-days targets, met or not).
     """
-    from toolkit.workload.scenarios import get_scenario
-
     scenarios = list(scenarios)
     for name in scenarios:
         get_scenario(name)
@@ -290,15 +190,9 @@ def format_evaluation(result: Mapping[str, Any]) -> str:
         for scenario, facts in result["scenarios"].items():
             metrics = facts["detectors"][det]
             rows.append([_cell(k, f, {"scenario": scenario, **metrics}) for k, _, f in _COLUMNS])
-        heads = [h for _, h, _ in _COLUMNS]
-        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
         lines.append("")
         lines.append(f"detector {det}")
-        lines.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w)
-                               for i, (h, w) in enumerate(zip(heads, widths, strict=True))))
-        for r in rows:
-            lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                                   for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+        lines += table([h for _, h, _ in _COLUMNS], rows)
     lines.append("")
     lines.append("targets")
     for name, target in result["targets"].items():

@@ -7,7 +7,7 @@ import pytest
 from tests.detect.conftest import minute, rollup
 from toolkit.detect import Event
 from toolkit.detect._grid import to_grid
-from toolkit.detect.evaluate import (
+from toolkit.evaluate import (
     Labelled,
     evaluate,
     evaluation_frame,
