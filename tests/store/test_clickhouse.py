@@ -84,6 +84,19 @@ def test_rollup_equals_duckdb_row_for_row(pair):
                                   duck.rollup(since, until, environments=["acme-prod"]))
 
 
+def test_report_reads_equal_duckdb(pair):
+    ch, duck = pair
+    for until in (datetime(2024, 5, 7, 12, 30, 30), datetime(2024, 5, 1)):
+        assert ch.newest_activity(until) == duck.newest_activity(until)
+    since, until = datetime(2024, 5, 7, 9), datetime(2024, 5, 7, 18)
+    got, want = ch.environment_stats(since, until), duck.environment_stats(since, until)
+    assert got.keys() == want.keys() and len(got) > 1
+    for env, (tenant, ratio, newest) in want.items():
+        assert got[env][0] == tenant and got[env][2] == newest
+        assert got[env][1] == pytest.approx(ratio)
+    assert ch.tenants_of(["acme-prod", "nowhere"]) == duck.tenants_of(["acme-prod", "nowhere"])
+
+
 @pytest.mark.parametrize("window", [Window(), Window(datetime(2024, 5, 7, 9),
                                                      datetime(2024, 5, 7, 18))])
 def test_audit_equals_duckdb(pair, window):

@@ -42,6 +42,9 @@ from toolkit.store.rollup import RollupRefresh
 
 __all__ = ["ClickHouseStore"]
 
+#: A rollup minute in which anything happened (as ``toolkit.store.api``).
+_ACTIVE = "ingests + offered + processed + failed + retried > 0"
+
 
 def _utc(value: TimeLike, what: str) -> datetime:
     try:
@@ -243,6 +246,44 @@ class ClickHouseStore:
             return None
         lo, hi = (table.column(c)[0].as_py().replace(tzinfo=None) for c in ("lo", "hi"))
         return lo, hi + timedelta(minutes=1)
+
+    def newest_activity(self, until: TimeLike) -> datetime | None:
+        """Start of the newest minute at or before ``until`` in which anything happened
+        (an ingest, a job offered, processed, failed or retried), or ``None``."""
+        newest = self._scalar(f"""
+            SELECT toDateTime64(maxOrNull(minute), 0, 'UTC')
+            FROM {self._tables.table('env_minute')}
+            WHERE minute <= {literal(_utc(until, 'until'))} AND {_ACTIVE}""")
+        return newest.replace(tzinfo=None) if isinstance(newest, datetime) else None
+
+    def environment_stats(self, since: TimeLike, until: TimeLike
+                          ) -> dict[str, tuple[str | None, float | None, datetime | None]]:
+        """Per environment with rollup rows up to ``until``: its tenant, its dedup ratio over
+        ``[since, until]`` (``None`` when nothing was offered) and its newest active minute."""
+        start = literal(_utc(since, "since"))
+        with self._lock:
+            table = self._con.arrow(f"""
+                SELECT environment, any(tenant) AS tenant,
+                       sumIf(deduplicated, minute >= {start})
+                         / nullIf(sumIf(offered, minute >= {start}), 0) AS ratio,
+                       toDateTime64(maxIfOrNull(minute, {_ACTIVE}), 0, 'UTC') AS newest
+                FROM {self._tables.table('env_minute')}
+                WHERE minute <= {literal(_utc(until, 'until'))}
+                GROUP BY environment ORDER BY environment""")
+        return {env: (tenant, None if ratio is None else float(ratio),
+                      None if newest is None else newest.replace(tzinfo=None))
+                for env, tenant, ratio, newest in zip(*(table.column(c).to_pylist() for c in (
+                    "environment", "tenant", "ratio", "newest")), strict=True)}
+
+    def tenants_of(self, environments: Iterable[str]) -> dict[str, str | None]:
+        """The tenant of each environment the rollup knows, by environment."""
+        with self._lock:
+            table = self._con.arrow(f"""
+                SELECT environment, any(tenant) AS tenant
+                FROM {self._tables.table('env_minute')}
+                WHERE environment IN {in_list(environments)} GROUP BY environment""")
+        return dict(zip(table.column("environment").to_pylist(),
+                        table.column("tenant").to_pylist(), strict=True))
 
     def _narrowed(self, relation: str, order: str, limit: int | None, **filters: object
                   ) -> pd.DataFrame:
