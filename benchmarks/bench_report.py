@@ -12,8 +12,8 @@ import os
 import tempfile
 import time
 
+from toolkit.app.runs import record_scenario
 from toolkit.report import gather, write_report
-from toolkit.runs import record_scenario
 from toolkit.store import Store
 
 

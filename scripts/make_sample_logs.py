@@ -93,8 +93,8 @@ def _iso(ts: float) -> str:
 
 def record(sample: Sample, out: Path, seed: int, tenants: tuple[str, ...]) -> dict[str, Any]:
     """Simulate one sample into ``out / sample.name`` and describe it."""
+    from toolkit.app.runs import record_scenario
     from toolkit.detect.audit import audit
-    from toolkit.runs import record_scenario
     from toolkit.store import Store
 
     target = out / sample.name

@@ -118,7 +118,7 @@ def test_load_names_bad_lines_keeps_good_records_and_exits_2(tmp_path):
 def test_alert_under_cron_bare_environment_from_another_directory(tmp_path):
     """env -i, no HOME, another working directory: the alert pages on a may7 replay of one
     tenant (exit 1), then says nothing new on the next run (exit 1, no output)."""
-    from toolkit.runs import record_scenario
+    from toolkit.app.runs import record_scenario
 
     db = str(tmp_path / "store" / "s.duckdb")
     (tmp_path / "store").mkdir()

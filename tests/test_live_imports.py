@@ -22,7 +22,7 @@ def test_the_live_engine_imports_neither_duckdb_nor_pandas(tmp_path):
     """A live run writes its spool with the telemetry package alone."""
     out = run(f"""
 import sys, threading
-from toolkit.runs import run_live
+from toolkit.app.runs import run_live
 stop = threading.Event()
 threading.Timer(1.5, stop.set).start()
 stats = run_live(spool={str(tmp_path / "spool")!r}, speed=300, rotate_seconds=0.5, stop=stop)

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from toolkit.alert.replay import replay, schedule
+from toolkit.app.runs import record_scenario
 from toolkit.detect.audit import Window, audit
+from toolkit.evaluate.truth import rollup_frame
 from toolkit.report import gather, write_report
-from toolkit.runs import record_scenario
 from toolkit.store import Store
 
 FAULT_ON = datetime(2024, 5, 6, 9, 12)
@@ -47,7 +48,7 @@ def test_rollup_in_the_store_equals_the_ground_truth_rollup(may7):
     db, result = may7
     with Store.open(db, read_only=True) as store:
         stored = store.rollup()
-    exact = result.truth.rollup_frame()
+    exact = rollup_frame(result.truth)
     cols = ["offered", "deduplicated", "processed", "failed", "retried", "follow_ups"]
     a = stored.groupby("environment")[cols].sum().sort_index()
     b = exact.groupby("environment")[cols].sum().sort_index()

@@ -9,6 +9,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 
+from toolkit.evaluate.truth import rollup_frame
 from toolkit.store import Store, decode_attributes, decode_value
 from toolkit.telemetry import CountingLogExporter, CountingSpanExporter, Telemetry
 from toolkit.workload import Topology, run_scenario
@@ -121,5 +122,5 @@ def test_the_rollup_equals_the_ground_truth(run):
     store, _, _, _, result = run
     cols = ["offered", "deduplicated", "processed", "failed", "retried", "follow_ups"]
     stored = store.rollup().groupby("environment")[cols].sum().sort_index()
-    exact = result.truth.rollup_frame().groupby("environment")[cols].sum().sort_index()
+    exact = rollup_frame(result.truth).groupby("environment")[cols].sum().sort_index()
     pd.testing.assert_frame_equal(stored, exact, check_dtype=False)

@@ -159,7 +159,7 @@ def _store(args: argparse.Namespace, *, read_only: bool):
 
 # -- verbs -----------------------------------------------------------------------------------
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from toolkit.runs import record_scenario, run_live, terminal_progress
+    from toolkit.app.runs import record_scenario, run_live, terminal_progress
     from toolkit.workload.scenarios import run_scenario
 
     if args.live:
@@ -239,8 +239,8 @@ def _cmd_load(args: argparse.Namespace) -> int:
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
-    from toolkit.analysis import detect_in_store
     from toolkit.detect.events import EVENT_COLUMNS
+    from toolkit.detect.window import detect_in_store
 
     with _store(args, read_only=True) as store:
         events = detect_in_store(store, since=args.since, until=args.until, environments=args.envs,
@@ -291,8 +291,8 @@ def _cmd_alert(args: argparse.Namespace) -> int:
     """Every failure is one line and exit 2 (main), never 1, which cron wrappers read as
     firing."""
     from toolkit.alert import Policy, Webhook, run_alert, text_line
+    from toolkit.alert.runner import store_opener
     from toolkit.alert.sources import SourceConfig, store_findings
-    from toolkit.analysis import alert_connection
     from toolkit.store import Store
 
     try:
@@ -316,7 +316,7 @@ def _cmd_alert(args: argparse.Namespace) -> int:
         return template.replace("{incident}", incident)
 
     run = run_alert(
-        alert_connection(args.db, spool=args.spool),
+        store_opener(args.db, spool=args.spool),
         store_findings(config, environments=bool(args.textfile)), now=now,
         lock_path=f"{args.db}.alert.lock",
         policy=Policy(group_interval=args.group_interval * minutes,
@@ -382,7 +382,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     scenarios = args.scenario or list(DEFAULT_SCENARIOS)
     result = evaluate(scenarios, seed=seed, days_override=args.days)
     if args.audit:
-        from toolkit.analysis import evaluate_audit
+        from toolkit.app.audit_check import evaluate_audit
 
         result["audit"] = evaluate_audit([s for s in scenarios if s != "baseline"],
                                          seed=seed, days=args.days)
@@ -397,7 +397,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from toolkit.demo import run_demo
+    from toolkit.app.demo import run_demo
 
     summary = run_demo(db=args.db, out=args.out, seed=args.seed, days=args.days,
                        tenants=args.tenants.split(",") if args.tenants else None,

@@ -3,8 +3,14 @@
 import pytest
 
 from toolkit.engine import JobState, Outcome
+from toolkit.engine.testing import (
+    RecordingObserver,
+    ScriptedProcessor,
+    drain,
+    small_engine,
+    truth_for,
+)
 from toolkit.errors import BadInput
-from toolkit.testing import RecordingObserver, ScriptedProcessor, drain, small_engine, truth_for
 
 
 def test_unchanged_content_creates_no_job_but_records_the_skip():

@@ -4,7 +4,7 @@ import time
 
 from toolkit.engine import INGEST, Arrival
 from toolkit.engine.live import LiveClock, LiveRunner
-from toolkit.testing import ScriptedProcessor, small_engine, truth_for
+from toolkit.engine.testing import ScriptedProcessor, small_engine, truth_for
 
 
 def test_live_runner_processes_arrivals_with_threads_until_stopped():

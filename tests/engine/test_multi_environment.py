@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from tests.engine.test_properties import ENVS, actions, play
 from toolkit.engine import Environment, FaultWindow
 from toolkit.engine.faults import ENV_BLIND_DEDUP
-from toolkit.testing import drain, small_engine, truth_for
+from toolkit.engine.testing import drain, small_engine, truth_for
 
 ONE_ENV_PER_TENANT = [
     Environment("acme-prod", "acme", "PROD", "standard"),

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit.engine import Environment, FaultWindow, GroundTruth, JobState, Outcome, combine
+from toolkit.engine.testing import RecordingObserver, ScriptedProcessor, drain, small_engine
 from toolkit.engine.truth import is_justified
-from toolkit.testing import RecordingObserver, ScriptedProcessor, drain, small_engine
 
 ENVS = [
     Environment("acme-dev", "acme", "DEV", "standard"),

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from toolkit.engine import DEPLOY, INGEST, Arrival, FaultSchedule, FaultWindow, Simulator
+from toolkit.engine.testing import ScriptedProcessor, small_engine, truth_for
 from toolkit.errors import BadInput
-from toolkit.testing import ScriptedProcessor, small_engine, truth_for
 from toolkit.workload import run_scenario
 
 
@@ -61,22 +61,6 @@ def test_same_seed_same_summary_byte_for_byte():
     c = run_scenario("baseline", seed=4, days=1).summary()
     assert a.encode() == b.encode()
     assert a != c
-
-
-def test_rollup_frame_matches_totals_and_counts_active_environments():
-    """The exact rollup sums to the totals, and active_envs is the same for every row of a
-    minute."""
-    result = run_scenario("baseline", seed=3, days=1)
-    frame = result.truth.rollup_frame()
-    for env in ("acme-prod", "soylent-dev"):
-        totals = result.truth.totals(env)
-        rows = frame[frame.environment == env]
-        assert rows.offered.sum() == totals["created"]
-        assert rows.deduplicated.sum() == totals["deduplicated"]
-        assert rows.processed.sum() == totals["processed"]
-    assert (frame.groupby("minute").active_envs.nunique() == 1).all()
-    busy = frame[frame.backlog > 0]
-    assert (busy.active_envs >= 1).all()
 
 
 def test_ground_truth_exports_json(tmp_path):

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from toolkit.app.demo import ANNOTATIONS
 from toolkit.cli import main
-from toolkit.demo import ANNOTATIONS
 from toolkit.detect.audit import audit
 from toolkit.report import draft_root_cause, gather, write_report
 from toolkit.store import Store

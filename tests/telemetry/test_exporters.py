@@ -11,6 +11,7 @@ from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportRes
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from tests.telemetry.conftest import T0
+from toolkit.engine.testing import drain, small_engine
 from toolkit.telemetry import (
     CountingLogExporter,
     CountingSpanExporter,
@@ -19,7 +20,6 @@ from toolkit.telemetry import (
     Telemetry,
 )
 from toolkit.telemetry import attributes as a
-from toolkit.testing import drain, small_engine
 
 
 def _run(telemetry: Telemetry) -> None:

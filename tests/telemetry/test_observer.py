@@ -21,9 +21,9 @@ from toolkit.engine import (
 )
 from toolkit.engine.faults import ENV_BLIND_DEDUP
 from toolkit.engine.live import LiveClock, LiveRunner
+from toolkit.engine.testing import ScriptedProcessor, drain, small_engine, two_environments
 from toolkit.telemetry import attributes as a
 from toolkit.telemetry import to_ns
-from toolkit.testing import ScriptedProcessor, drain, small_engine, two_environments
 
 KEY = {
     a.TENANT: "acme", a.ENVIRONMENT: "acme-prod", a.SOURCE: "cms", a.ENTITY: "node-1",

@@ -10,13 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.telemetry.conftest import T0
+from toolkit.engine.testing import drain, small_engine
 from toolkit.telemetry import (
     Telemetry,
     TelemetryConfigError,
     otlp_exporters_from_env,
     otlp_requested,
 )
-from toolkit.testing import drain, small_engine
 
 HTTP_TRACES = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
 

@@ -20,9 +20,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode, set_span_in_context
 
 from tests.telemetry.conftest import T0, Captured
+from toolkit.engine.testing import drain, small_engine
 from toolkit.telemetry import encode_logs, encode_spans, logs_line, spans_line, to_ns
 from toolkit.telemetry.otlp_json import any_value
-from toolkit.testing import drain, small_engine
 
 SAMPLES = Path("/work/shared/otlp-samples")
 HEX32, HEX16 = set("0123456789abcdef"), set("0123456789abcdef")

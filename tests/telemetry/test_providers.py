@@ -14,8 +14,8 @@ from opentelemetry._logs import get_logger_provider
 
 from tests.telemetry.conftest import T0
 from toolkit import __version__
+from toolkit.engine.testing import drain, small_engine
 from toolkit.telemetry import CountingSpanExporter, Telemetry, TelemetryConfigError
-from toolkit.testing import drain, small_engine
 
 
 def test_providers_are_local_and_the_global_ones_untouched() -> None:
@@ -83,7 +83,7 @@ def test_shutdown_is_idempotent_and_flushes() -> None:
 
 def test_the_engine_imports_no_opentelemetry() -> None:
     """The engine and workload stay pure Python: telemetry observes them from outside."""
-    code = ("import sys, json, toolkit.engine, toolkit.workload, toolkit.testing; "
+    code = ("import sys, json, toolkit.engine, toolkit.workload, toolkit.engine.testing; "
             "print(json.dumps(sorted(m for m in sys.modules if m.startswith('opentelemetry'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[2])

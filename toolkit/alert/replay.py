@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from toolkit.alert.deliver import Webhook
 from toolkit.alert.reconcile import Policy
-from toolkit.alert.runner import AlertRun, run_alert
+from toolkit.alert.runner import AlertRun, run_alert, store_opener
 from toolkit.alert.sources import SourceConfig, store_findings
 
 
@@ -46,10 +46,8 @@ def replay(
 
     One finding source serves every run, so detector fits are reused within the hour.
     """
-    from toolkit.analysis import alert_connection
-
     source = store_findings(config)
     hooks = list(webhooks)
     for now in minutes:
-        yield run_alert(alert_connection(db), source, now=now, lock_path=f"{db}.alert.lock",
+        yield run_alert(store_opener(db), source, now=now, lock_path=f"{db}.alert.lock",
                         policy=policy, webhooks=hooks)

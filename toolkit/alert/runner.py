@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from toolkit.alert.textfile import EnvironmentMetrics
     from toolkit.store import Store
 
-__all__ = ["AlertRun", "FindingSource", "run_alert"]
+__all__ = ["AlertRun", "FindingSource", "run_alert", "store_opener"]
 
 FindingSource = Callable[["Store", datetime | None, datetime], "Observation | list[Finding]"]
 """``(store, previous run's time, now) -> what the store shows as of now`` (a bare list of
@@ -206,3 +206,23 @@ def _deliver_and_mark(hooks: list[Webhook], pending: dict[str, list[tuple[int, A
     except ToolkitError as exc:
         run.delivery_errors["store"] = (f"delivered but could not record it ({exc}); the next "
                                         "run may send those payloads again")
+
+
+def store_opener(db: str, *, spool: str | None = None) -> Callable[[], Store]:
+    """What ``toolkit alert`` opens once it holds its lock: the store, with a live run's
+    spool folded in and the rollup brought up to date."""
+
+    def connect() -> Store:
+        from toolkit.store import Store, fold_spool
+
+        store = Store.open(db)
+        try:
+            if spool:
+                fold_spool(store, spool)
+            store.refresh_rollup()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    return connect

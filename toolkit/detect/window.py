@@ -15,14 +15,24 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from toolkit.detect.registry import available_detectors, fit_detectors, make_detector, run_detectors
+from toolkit.errors import BadInput
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from toolkit.detect._base import Detector
     from toolkit.detect.events import Event
+    from toolkit.store import Store
 
-__all__ = ["DEFAULT_HISTORY", "MIN_HISTORY", "Detection", "FitCache", "RollupSource", "detect"]
+__all__ = [
+    "DEFAULT_HISTORY",
+    "MIN_HISTORY",
+    "Detection",
+    "FitCache",
+    "RollupSource",
+    "detect",
+    "detect_in_store",
+]
 
 #: Rollup the detectors are fitted on, before the window.
 DEFAULT_HISTORY = timedelta(days=3)
@@ -102,3 +112,34 @@ def detect(
     events = [e for e in run_detectors(fitted, frame, since=since, until=until)
               if not wanted or e.environment in wanted]
     return Detection(since, until, hour - history, hour, minutes, armed, events)
+
+
+def detect_in_store(
+    store: RollupSource | Store,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    environments: Iterable[str] | None = None,
+    baseline: timedelta = timedelta(days=3),
+) -> list[Event]:
+    """Events in ``[since, until)`` of a store (what ``toolkit detect`` prints), from
+    :func:`detect`. Without ``since`` the first ``baseline`` of the store is the history,
+    without ``until`` the window runs to the end of the data.
+
+    Raises:
+        BadInput: an empty store, an empty window, or no history before it to fit on.
+    """
+    bounds = store.rollup_range()
+    if bounds is None:
+        raise BadInput(f"{store.path}: the store holds no rollup data yet")
+    lo, hi = bounds
+    since = since or lo + baseline
+    until = until or hi
+    if until <= since:
+        raise BadInput(f"--until {until:%Y-%m-%dT%H:%M} is not after "
+                       f"--since {since:%Y-%m-%dT%H:%M}")
+    found = detect(store, since, until, history=baseline, environments=environments)
+    if not found.history_minutes:
+        raise BadInput(f"no rollup data in the {baseline.days} days before {since:%Y-%m-%dT%H:%M} "
+                       "to fit the detectors on: choose a later --since")
+    return found.events

@@ -12,12 +12,9 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from toolkit.engine.model import Attempt, Decision, Job, JobKey, JobState, Outcome
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 
 class Fate(IntEnum):
@@ -181,37 +178,6 @@ class GroundTruth:
                 else:
                     row[Fate.QUEUED_MAX] = row[Fate.QUEUED_END] = carried
                 yield env, m, row
-
-    def rollup_frame(self, tenants: dict[str, str] | None = None) -> pd.DataFrame:
-        """The exact per-environment per-minute rollup (columns of ``env_minute`` in
-        docs/contracts.md) plus ``wrongful_discards``: what the store's rollup holds when
-        telemetry is complete. Used to score detectors quickly on long scenarios."""
-        import pandas as pd
-
-        rows = list(self.minutes())
-        cols = {
-            "ingests": Fate.INGESTS, "skipped_unchanged": Fate.SKIPPED_UNCHANGED,
-            "offered": Fate.CREATED, "deduplicated": Fate.DEDUPLICATED,
-            "follow_ups": Fate.FOLLOW_UPS, "processed": Fate.PROCESSED,
-            "failed": Fate.FAILED_FOR_GOOD, "retried": Fate.RETRIES,
-            "backlog": Fate.QUEUED_END, "wrongful_discards": Fate.WRONGFUL_DISCARDS,
-        }
-        frame = pd.DataFrame({
-            "minute": pd.to_datetime(
-                [self.start + 60 * m for _, m, _ in rows], unit="s"
-            ).astype("datetime64[us]"),
-            "environment": [env for env, _, _ in rows],
-        })
-        frame["tenant"] = frame["environment"].map(
-            tenants if tenants is not None else (lambda e: e.rsplit("-", 1)[0])
-        )
-        for name, fate in cols.items():
-            frame[name] = pd.array([row[fate] for _, _, row in rows], dtype="int64")
-        queued = pd.Series([row[Fate.QUEUED_MAX] > 0 for _, _, row in rows])
-        frame["active_envs"] = (
-            queued.groupby(frame["minute"]).transform("sum").astype("int32").to_numpy()
-        )
-        return frame.sort_values(["minute", "environment"], ignore_index=True)
 
     def to_json(self, stale_views: list[Any] | None = None) -> dict[str, Any]:
         """A JSON-ready export of the whole ground truth."""

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import pandas as pd
 
+from toolkit.evaluate.truth import rollup_frame
 from toolkit.workload import RunResult, Scenario, run_scenario
 
 __all__ = ["Labelled", "label", "simulate"]
@@ -47,7 +48,7 @@ def label(result: RunResult, name: str | None = None, days: float | None = None)
     """The rollup (``wrongful_discards`` column dropped) and wrongful-discard facts of a run
     (``days``: its length, by default the scenario's)."""
     truth = result.truth
-    frame = truth.rollup_frame().drop(columns=["wrongful_discards"])
+    frame = rollup_frame(truth).drop(columns=["wrongful_discards"])
     first: dict[str, float] = {}
     last: dict[str, float] = {}
     count: dict[str, int] = {}

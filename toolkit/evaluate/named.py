@@ -8,8 +8,8 @@ Protocol (also in docs/detectors.md):
 2. *Normal days.* ``run_scenario("baseline", days=14, seed=seed + 1)``: another fortnight the
    detectors have not seen. Every event there is a false alarm.
 3. *Faults.* ``may7``, ``lost-follow-up``, ``schema-blind-dedup`` and ``small-env`` with
-   ``seed``, each scored on ``GroundTruth.rollup_frame()`` (the exact ``env_minute`` rollup; the
-   ``wrongful_discards`` label column is dropped before detection).
+   ``seed``, each scored on :func:`toolkit.evaluate.truth.rollup_frame` (the exact
+   ``env_minute`` rollup; the ``wrongful_discards`` label column is dropped before detection).
 
 Scoring, per detector and scenario. An environment is *affected* if it suffered at least one
 wrongful discard. An event is a *true positive* if its environment is affected and it was

@@ -115,9 +115,9 @@ def run_demo(*, db: str, out: str = "reports", seed: int = 7, days: int | None =
              tenants: list[str] | None = None, progress: bool = True) -> DemoSummary:
     """Run the whole story; ``tenants`` (a subset of the topology) shortens it for tests."""
     from toolkit.alert.replay import replay, schedule
+    from toolkit.app.runs import record_scenario, terminal_progress
     from toolkit.detect.audit import audit
     from toolkit.report import gather, write_report
-    from toolkit.runs import record_scenario, terminal_progress
     from toolkit.store import Store
     from toolkit.store.schema import set_meta
     from toolkit.workload import get_scenario
