@@ -1,23 +1,25 @@
-"""OTLP/JSON encoding of SDK spans and log records, shaped as the Collector's ``file`` exporter
-writes them.
+"""OTLP/JSON encoding of spans and log records, shaped as the Collector's ``file`` exporter
+writes them: the one encoder, used by every writer of telemetry files.
 
-One export batch becomes one ``ExportTraceServiceRequest`` / ``ExportLogsServiceRequest``
-object: ``resourceSpans`` -> ``scopeSpans`` -> ``spans`` (``resourceLogs`` -> ``scopeLogs`` ->
-``logRecords``), lowerCamelCase names, trace and span ids as lowercase hex, 64-bit integers
-(``*TimeUnixNano``, ``intValue``) as decimal strings, enums as integers.
+One export batch becomes one JSON line holding an ``ExportTraceServiceRequest`` /
+``ExportLogsServiceRequest``: ``resourceSpans`` -> ``scopeSpans`` -> ``spans``
+(``resourceLogs`` -> ``scopeLogs`` -> ``logRecords``), lowerCamelCase names, trace and span
+ids as lowercase hex, 64-bit integers (``*TimeUnixNano``, ``intValue``) as decimal strings,
+enums as integers.
 
 Field presence follows the Collector's JSON marshaler (``pdata``, jsonpb with default values
 omitted): zero numbers, empty strings and empty lists are left out, except the fields the
 Collector always writes: ``resource``, ``scope``, ``traceId``, ``spanId``, ``parentSpanId``
 (``""`` for a root span), a span's ``status`` (``{}`` when unset) and a log record's ``body``,
 ``traceId`` and ``spanId``. ``flags`` carries what the SDK's OTLP encoder sends: bit 8 ("has
-is-remote") on spans and links, the trace flags on log records.
+is-remote") on spans and links, the trace flags on log records. The content is the SDK's own
+OTLP protobuf encoding, field for field (``tests/otlp/test_codec.py`` checks it).
 
-Two encoders produce the same JSON: ``encode_spans`` / ``encode_logs`` build plain dicts (the
-readable reference, used by tests and callers who want objects), ``spans_line`` / ``logs_line``
-write the text directly. The file exporters use the latter: building a dict per attribute for
-millions of records costs more than the simulation itself, while most attribute fragments
-(tenant, environment, schema, decision, event name) repeat and are cached as text.
+The text is written directly: building a dict per attribute for millions of records costs
+more than the simulation itself, while most attribute fragments (tenant, environment,
+schema, decision, event name) repeat and are cached as text. Records are read through the
+SDK's public ``ReadableSpan`` / ``ReadableLogRecord`` attributes (the protocols below), so
+this package does not import the SDK.
 """
 
 from __future__ import annotations
@@ -27,22 +29,49 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from json.encoder import encode_basestring
-from typing import Any, Final, TypeVar
+from typing import Any, Protocol
 
-from opentelemetry.sdk._logs import ReadableLogRecord
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext
+from toolkit.otlp.constants import (
+    INT64_MAX,
+    INT64_MIN,
+    REQUESTS,
+    SPAN_FLAGS_HAS_IS_REMOTE,
+    SPAN_FLAGS_IS_REMOTE,
+)
 
-__all__ = ["any_value", "encode_logs", "encode_spans", "key_values", "logs_line", "spans_line"]
+__all__ = ["LogLike", "SpanLike", "any_value", "key_values", "logs_line", "spans_line"]
 
-# opentelemetry.proto.trace.v1.SpanFlags
-_HAS_IS_REMOTE: Final = 0x100
-_IS_REMOTE: Final = 0x200
 
-_INT64_MIN: Final = -(2**63)
-_INT64_MAX: Final = 2**63 - 1
+class SpanLike(Protocol):
+    """What is read of a span: the public attributes of the SDK's ``ReadableSpan``."""
+
+    name: str
+    kind: Any
+    parent: Any
+    start_time: int | None
+    end_time: int | None
+    attributes: Mapping[str, Any] | None
+    events: Sequence[Any]
+    links: Sequence[Any]
+    status: Any
+    resource: Any
+    instrumentation_scope: Any
+    dropped_attributes: int
+    dropped_events: int
+    dropped_links: int
+
+    def get_span_context(self) -> Any: ...
+
+
+class LogLike(Protocol):
+    """What is read of a log record: the public attributes of the SDK's
+    ``ReadableLogRecord``."""
+
+    log_record: Any
+    resource: Any
+    instrumentation_scope: Any
+    dropped_attributes: int
+
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
@@ -53,7 +82,7 @@ def any_value(value: Any) -> dict[str, Any]:
     if kind is str:
         return {"stringValue": value}
     if kind is int:
-        if _INT64_MIN <= value <= _INT64_MAX:
+        if INT64_MIN <= value <= INT64_MAX:
             return {"intValue": str(value)}
         return {"stringValue": str(value)}  # OTLP integers are int64; keep the digits
     if kind is bool:
@@ -98,13 +127,14 @@ def _put_attributes(out: dict[str, Any], attributes: Mapping[str, Any] | None,
         out["droppedAttributesCount"] = dropped
 
 
-def _resource(resource: Resource) -> dict[str, Any]:
+def _resource(resource: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    _put_attributes(out, resource.attributes, 0)
+    if resource is not None:
+        _put_attributes(out, resource.attributes, 0)
     return out
 
 
-def _scope(scope: InstrumentationScope | None) -> dict[str, Any]:
+def _scope(scope: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if scope is None:
         return out
@@ -116,52 +146,24 @@ def _scope(scope: InstrumentationScope | None) -> dict[str, Any]:
     return out
 
 
-def _span_flags(context: SpanContext | None) -> int:
+def _span_flags(context: Any) -> int:
     if context is not None and context.is_remote:
-        return _HAS_IS_REMOTE | _IS_REMOTE
-    return _HAS_IS_REMOTE
+        return SPAN_FLAGS_HAS_IS_REMOTE | SPAN_FLAGS_IS_REMOTE
+    return SPAN_FLAGS_HAS_IS_REMOTE
 
 
-def _trace_state(context: SpanContext) -> str:
+def _trace_state(context: Any) -> str:
     state = context.trace_state
     return ",".join(f"{k}={v}" for k, v in state.items()) if state else ""
 
 
-def _span(span: ReadableSpan) -> dict[str, Any]:
-    context = span.get_span_context()
-    parent = span.parent
-    out: dict[str, Any] = {
-        "traceId": f"{context.trace_id:032x}",  # type: ignore[union-attr]
-        "spanId": f"{context.span_id:016x}",  # type: ignore[union-attr]
-    }
-    state = _trace_state(context)  # type: ignore[arg-type]
-    if state:
-        out["traceState"] = state
-    out["parentSpanId"] = f"{parent.span_id:016x}" if parent is not None else ""
-    out["flags"] = _span_flags(parent)
-    out["name"] = span.name
-    # The API's SpanKind starts at INTERNAL = 0; OTLP reserves 0 for "unspecified".
-    out["kind"] = span.kind.value + 1
-    if span.start_time:
-        out["startTimeUnixNano"] = str(span.start_time)
-    if span.end_time:
-        out["endTimeUnixNano"] = str(span.end_time)
-    _put_attributes(out, span.attributes, span.dropped_attributes)
-    if span.events:
-        out["events"] = [_event(e) for e in span.events]
-    if span.dropped_events:
-        out["droppedEventsCount"] = span.dropped_events
-    if span.links:
-        out["links"] = [_link(link) for link in span.links]
-    if span.dropped_links:
-        out["droppedLinksCount"] = span.dropped_links
-    status: dict[str, Any] = {}
-    if span.status is not None:
-        if span.status.description:
-            status["message"] = span.status.description
-        if span.status.status_code.value:
-            status["code"] = span.status.status_code.value
-    out["status"] = status
+def _status(status: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if status is not None:
+        if status.description:
+            out["message"] = status.description
+        if status.status_code.value:
+            out["code"] = status.status_code.value
     return out
 
 
@@ -174,115 +176,14 @@ def _event(event: Any) -> dict[str, Any]:
     return out
 
 
-def _link(link: Any) -> dict[str, Any]:
-    context = link.context
-    out: dict[str, Any] = {
-        "traceId": f"{context.trace_id:032x}",
-        "spanId": f"{context.span_id:016x}",
-    }
-    state = _trace_state(context)
-    if state:
-        out["traceState"] = state
-    _put_attributes(out, link.attributes, getattr(link, "dropped_attributes", 0))
-    out["flags"] = _span_flags(context)
-    return out
-
-
-def _log_record(readable: ReadableLogRecord) -> dict[str, Any]:
-    record = readable.log_record
-    out: dict[str, Any] = {}
-    if record.timestamp:
-        out["timeUnixNano"] = str(record.timestamp)
-    if record.observed_timestamp:
-        out["observedTimeUnixNano"] = str(record.observed_timestamp)
-    severity = record.severity_number
-    if severity is not None and severity.value:
-        out["severityNumber"] = severity.value
-    if record.severity_text:
-        out["severityText"] = record.severity_text
-    out["body"] = any_value(record.body)
-    _put_attributes(out, record.attributes, readable.dropped_attributes)
-    flags = int(record.trace_flags or 0)
-    if flags:
-        out["flags"] = flags
-    out["traceId"] = f"{record.trace_id:032x}" if record.trace_id else ""
-    out["spanId"] = f"{record.span_id:016x}" if record.span_id else ""
-    event_name = getattr(record, "event_name", None)
-    if event_name:
-        out["eventName"] = event_name
-    return out
-
-
-_Item = TypeVar("_Item")
-
-
-def _group(
-    items: Iterable[_Item],
-    resource_of: Callable[[_Item], Resource],
-    scope_of: Callable[[_Item], InstrumentationScope | None],
-    encode: Callable[[_Item], dict[str, Any]],
-    names: tuple[str, str, str],
-) -> dict[str, Any]:
-    """Group by resource, then scope, in order of first appearance (as the SDK encoder does)."""
-    resources: dict[Resource, dict[InstrumentationScope | None, list[dict[str, Any]]]] = {}
-    for item in items:
-        scopes = resources.setdefault(resource_of(item), {})
-        scopes.setdefault(scope_of(item), []).append(encode(item))
-    top, middle, leaf = names
-    out = []
-    for resource, scopes in resources.items():
-        scope_entries = []
-        for scope, encoded in scopes.items():
-            entry: dict[str, Any] = {"scope": _scope(scope), leaf: encoded}
-            if scope is not None and scope.schema_url:
-                entry["schemaUrl"] = scope.schema_url
-            scope_entries.append(entry)
-        resource_entry: dict[str, Any] = {"resource": _resource(resource), middle: scope_entries}
-        if resource.schema_url:
-            resource_entry["schemaUrl"] = resource.schema_url
-        out.append(resource_entry)
-    return {top: out}
-
-
-def encode_spans(spans: Iterable[ReadableSpan]) -> dict[str, Any]:
-    """An ``ExportTraceServiceRequest`` as a JSON-ready dict."""
-    return _group(spans, _resource_of_span, _scope_of_span, _span,
-                  ("resourceSpans", "scopeSpans", "spans"))
-
-
-def encode_logs(records: Iterable[ReadableLogRecord]) -> dict[str, Any]:
-    """An ``ExportLogsServiceRequest`` as a JSON-ready dict."""
-    return _group(records, _resource_of_log, _scope_of_log, _log_record,
-                  ("resourceLogs", "scopeLogs", "logRecords"))
-
-
-_EMPTY_RESOURCE: Final = Resource.get_empty()
-
-
-def _resource_of_span(span: ReadableSpan) -> Resource:
-    return span.resource or _EMPTY_RESOURCE
-
-
-def _scope_of_span(span: ReadableSpan) -> InstrumentationScope | None:
-    return span.instrumentation_scope
-
-
-def _resource_of_log(record: ReadableLogRecord) -> Resource:
-    return record.resource or _EMPTY_RESOURCE
-
-
-def _scope_of_log(record: ReadableLogRecord) -> InstrumentationScope | None:
-    return record.instrumentation_scope
-
-
-# -- the fast path: JSON text built directly ------------------------------------------------------
+# -- text caches ----------------------------------------------------------------------------------
 _MAX_CACHED = 1 << 16
 _key_prefix: dict[str, str] = {}  # key -> '{"key":"...","value":'
 _string_value: dict[str, str] = {}  # string -> '{"stringValue":"..."}'
 _pair_text: dict[tuple[str, str], str] = {}  # (key, string) -> the whole KeyValue
 _int_prefix: dict[str, str] = {}  # key -> '{"key":"...","value":{"intValue":"'
-_resource_text: dict[Resource, str] = {}
-_scope_text: dict[InstrumentationScope | None, str] = {}
+_resource_text: dict[Any, str] = {}
+_scope_text: dict[Any, str] = {}
 
 
 def _prefix(key: str) -> str:
@@ -303,7 +204,7 @@ def _value_text(value: Any) -> str:
                 _string_value.clear()
             text = _string_value[value] = '{"stringValue":' + encode_basestring(value) + "}"
         return text
-    if kind is int and _INT64_MIN <= value <= _INT64_MAX:
+    if kind is int and INT64_MIN <= value <= INT64_MAX:
         return '{"intValue":"' + str(value) + '"}'
     if kind is bool:
         return '{"boolValue":true}' if value else '{"boolValue":false}'
@@ -331,7 +232,7 @@ def _attributes_text(attributes: Mapping[str, Any]) -> str:
                 if len(pairs) >= _MAX_CACHED:
                     pairs.clear()
                 text = pairs[(key, value)] = _prefix(key) + _value_text(value) + "}"
-        elif kind is int and _INT64_MIN <= value <= _INT64_MAX:
+        elif kind is int and INT64_MIN <= value <= INT64_MAX:
             prefix = int_prefixes.get(key)
             if prefix is None:
                 prefix = int_prefixes[key] = _prefix(key) + '{"intValue":"'
@@ -350,7 +251,7 @@ def _attrs_fields(attributes: Mapping[str, Any] | None, dropped: int) -> str:
     return text
 
 
-def _cached_resource(resource: Resource) -> str:
+def _cached_resource(resource: Any) -> str:
     text = _resource_text.get(resource)
     if text is None:
         if len(_resource_text) >= 64:
@@ -359,7 +260,7 @@ def _cached_resource(resource: Resource) -> str:
     return text
 
 
-def _cached_scope(scope: InstrumentationScope | None) -> str:
+def _cached_scope(scope: Any) -> str:
     text = _scope_text.get(scope)
     if text is None:
         if len(_scope_text) >= 64:
@@ -368,12 +269,12 @@ def _cached_scope(scope: InstrumentationScope | None) -> str:
     return text
 
 
-def _span_text(span: ReadableSpan) -> str:
+def _span_text(span: SpanLike) -> str:
     context = span.get_span_context()
     parent = span.parent
-    state = _trace_state(context)  # type: ignore[arg-type]
+    state = _trace_state(context)
     parts = [
-        f'{{"traceId":"{context.trace_id:032x}","spanId":"{context.span_id:016x}",',  # type: ignore[union-attr]
+        f'{{"traceId":"{context.trace_id:032x}","spanId":"{context.span_id:016x}",',
         f'"traceState":{encode_basestring(state)},' if state else "",
         f'"parentSpanId":"{parent.span_id:016x}",' if parent is not None
         else '"parentSpanId":"",',
@@ -395,7 +296,7 @@ def _span_text(span: ReadableSpan) -> str:
     if status is None or (not status.description and not status.status_code.value):
         parts.append('"status":{}}')
     else:
-        parts.append('"status":' + _dumps(_span(span)["status"]) + "}")
+        parts.append('"status":' + _dumps(_status(status)) + "}")
     return "".join(parts)
 
 
@@ -410,7 +311,7 @@ def _link_text(link: Any) -> str:
     ))
 
 
-def _log_text(readable: ReadableLogRecord) -> str:
+def _log_text(readable: LogLike) -> str:
     record = readable.log_record
     severity = record.severity_number
     flags = int(record.trace_flags or 0)
@@ -433,21 +334,19 @@ def _log_text(readable: ReadableLogRecord) -> str:
 
 
 def _group_text(
-    items: Iterable[_Item],
-    resource_of: Callable[[_Item], Resource],
-    scope_of: Callable[[_Item], InstrumentationScope | None],
-    encode: Callable[[_Item], str],
+    items: Iterable[Any],
+    encode: Callable[[Any], str],
     names: tuple[str, str, str],
 ) -> str:
     # Grouped by identity: records of one provider share their Resource and scope objects,
     # and Resource.__hash__ serialises all its attributes on every call.
-    resources: dict[int, tuple[Resource, dict[int, tuple[Any, list[str]]]]] = {}
+    resources: dict[int, tuple[Any, dict[int, tuple[Any, list[str]]]]] = {}
     for item in items:
-        resource = resource_of(item)
+        resource = item.resource
         scopes = resources.get(id(resource))
         if scopes is None:
             scopes = resources[id(resource)] = (resource, {})
-        scope = scope_of(item)
+        scope = item.instrumentation_scope
         entry = scopes[1].get(id(scope))
         if entry is None:
             entry = scopes[1][id(scope)] = (scope, [])
@@ -466,22 +365,16 @@ def _group_text(
             '{"resource":' + _cached_resource(resource) + f',"{middle}":['
             + ",".join(scope_entries) + "]"
             + (f',"schemaUrl":{encode_basestring(resource.schema_url)}}}'
-               if resource.schema_url else "}")
+               if resource is not None and resource.schema_url else "}")
         )
     return f'{{"{top}":[' + ",".join(out) + "]}"
 
 
-def spans_line(spans: Iterable[ReadableSpan]) -> bytes:
-    """One JSON line (UTF-8, newline-terminated) holding a batch of spans; the same JSON as
-    :func:`encode_spans`."""
-    text = _group_text(spans, _resource_of_span, _scope_of_span, _span_text,
-                       ("resourceSpans", "scopeSpans", "spans"))
-    return (text + "\n").encode("utf-8")
+def spans_line(spans: Iterable[SpanLike]) -> bytes:
+    """One JSON line (UTF-8, newline-terminated) holding a batch of spans."""
+    return (_group_text(spans, _span_text, REQUESTS["spans"]) + "\n").encode("utf-8")
 
 
-def logs_line(records: Iterable[ReadableLogRecord]) -> bytes:
-    """One JSON line (UTF-8, newline-terminated) holding a batch of log records; the same
-    JSON as :func:`encode_logs`."""
-    text = _group_text(records, _resource_of_log, _scope_of_log, _log_text,
-                       ("resourceLogs", "scopeLogs", "logRecords"))
-    return (text + "\n").encode("utf-8")
+def logs_line(records: Iterable[LogLike]) -> bytes:
+    """One JSON line (UTF-8, newline-terminated) holding a batch of log records."""
+    return (_group_text(records, _log_text, REQUESTS["logs"]) + "\n").encode("utf-8")
