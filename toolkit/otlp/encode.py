@@ -105,10 +105,11 @@ def any_value(value: Any) -> dict[str, Any]:
         return any_value(float(value))
     if isinstance(value, bytes | bytearray | memoryview):
         return {"bytesValue": base64.b64encode(bytes(value)).decode("ascii")}
+    # An empty list is left out, as everywhere in protobuf JSON: ``{"arrayValue":{}}``.
     if isinstance(value, Mapping):
-        return {"kvlistValue": {"values": key_values(value)}}
+        return {"kvlistValue": {"values": key_values(value)} if value else {}}
     if isinstance(value, Sequence):
-        return {"arrayValue": {"values": [any_value(v) for v in value]}}
+        return {"arrayValue": {"values": [any_value(v) for v in value]} if value else {}}
     return {"stringValue": str(value)}
 
 
@@ -116,7 +117,9 @@ def key_values(attributes: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """Attributes as a list of OTLP ``KeyValue``."""
     if not attributes:
         return []
-    return [{"key": str(k), "value": any_value(v)} for k, v in attributes.items()]
+    # An empty key is left out, as protobuf JSON leaves out every empty string.
+    return [{"key": str(k), "value": any_value(v)} if k != "" else {"value": any_value(v)}
+            for k, v in attributes.items()]
 
 
 def _put_attributes(out: dict[str, Any], attributes: Mapping[str, Any] | None,
@@ -171,7 +174,8 @@ def _event(event: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if event.timestamp:
         out["timeUnixNano"] = str(event.timestamp)
-    out["name"] = event.name
+    if event.name:
+        out["name"] = event.name
     _put_attributes(out, event.attributes, getattr(event, "dropped_attributes", 0))
     return out
 
@@ -191,7 +195,8 @@ def _prefix(key: str) -> str:
     if text is None:
         if len(_key_prefix) >= _MAX_CACHED:
             _key_prefix.clear()
-        text = _key_prefix[key] = '{"key":' + encode_basestring(str(key)) + ',"value":'
+        text = _key_prefix[key] = (
+            '{"key":' + encode_basestring(str(key)) + ',"value":' if key != "" else '{"value":')
     return text
 
 
@@ -278,7 +283,8 @@ def _span_text(span: SpanLike) -> str:
         f'"traceState":{encode_basestring(state)},' if state else "",
         f'"parentSpanId":"{parent.span_id:016x}",' if parent is not None
         else '"parentSpanId":"",',
-        f'"flags":{_span_flags(parent)},"name":{encode_basestring(span.name)},'
+        f'"flags":{_span_flags(parent)},',
+        f'"name":{encode_basestring(span.name)},' if span.name else "",
         f'"kind":{span.kind.value + 1},',
         f'"startTimeUnixNano":"{span.start_time}",' if span.start_time else "",
         f'"endTimeUnixNano":"{span.end_time}",' if span.end_time else "",
