@@ -20,7 +20,8 @@ never stops the good records of the same load; a file that cannot be read as tex
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ __all__ = [
     "load_block",
     "load_file",
     "load_lines",
+    "reporting_progress",
 ]
 
 #: File names a directory load picks up (recursively).
@@ -122,6 +124,21 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
         else:
             raise BadInput(f"{path}: no such file or directory")
     return out
+
+
+_progress: ContextVar[Callable[[int], None] | None] = ContextVar("load_progress", default=None)
+
+
+@contextlib.contextmanager
+def reporting_progress(update: Callable[[int], None]) -> Iterator[None]:
+    """Within the block, every file load calls ``update(n)`` as it gets ``n`` more bytes of
+    the file (on disk: compressed bytes for gzip) into the store, for a progress bar; the
+    whole size once a file is done."""
+    token = _progress.set(update)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
 
 
 # -- the per-file state: counts and rejections -------------------------------------------------
@@ -447,15 +464,22 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
         state.reject(0, "", str(exc), None)
     else:
         size = source.size
+        report = _progress.get()
+        done = 0
         try:
             for lines in read_lines(source, final=True):
                 load_block(state, lines)
+                if report is not None:
+                    report(source.position - done)
+                    done = source.position
             if source.damage:
                 state.reject(0, "", f"{source.damage}: kept the lines before it", None)
         except Unreadable as exc:
             state.reject(0, "", str(exc), None)
         finally:
             source.close()
+        if report is not None:
+            report(size - done)
     con.execute("BEGIN TRANSACTION")
     try:
         state.store_rejections()

@@ -129,6 +129,14 @@ class Source:
         return reader
 
     @property
+    def position(self) -> int:
+        """Bytes of the file on disk read so far (compressed bytes for gzip): a load's
+        progress."""
+        if self._raw.closed:
+            return self.size
+        return min(self.size, os.lseek(self._raw.fileno(), 0, os.SEEK_CUR))
+
+    @property
     def complete(self) -> bool:
         """Whether the text read so far reached a clean end (always so for plain files)."""
         return self._gzip is None or self._gzip.complete
