@@ -256,21 +256,13 @@ def _attrs_fields(attributes: Mapping[str, Any] | None, dropped: int) -> str:
     return text
 
 
-def _cached_resource(resource: Any) -> str:
-    text = _resource_text.get(resource)
+def _cached(cache: dict[Any, str], key: Any, encode: Callable[[Any], dict[str, Any]]) -> str:
+    """A resource's or scope's JSON, kept: a batch's records share a few of them."""
+    text = cache.get(key)
     if text is None:
-        if len(_resource_text) >= 64:
-            _resource_text.clear()
-        text = _resource_text[resource] = _dumps(_resource(resource))
-    return text
-
-
-def _cached_scope(scope: Any) -> str:
-    text = _scope_text.get(scope)
-    if text is None:
-        if len(_scope_text) >= 64:
-            _scope_text.clear()
-        text = _scope_text[scope] = _dumps(_scope(scope))
+        if len(cache) >= 64:
+            cache.clear()
+        text = cache[key] = _dumps(encode(key))
     return text
 
 
@@ -364,11 +356,12 @@ def _group_text(
         for scope, encoded in scopes_by_id.values():
             schema = scope.schema_url if scope is not None else ""
             scope_entries.append(
-                '{"scope":' + _cached_scope(scope) + f',"{leaf}":[' + ",".join(encoded) + "]"
+                '{"scope":' + _cached(_scope_text, scope, _scope)
+                + f',"{leaf}":[' + ",".join(encoded) + "]"
                 + (f',"schemaUrl":{encode_basestring(schema)}}}' if schema else "}")
             )
         out.append(
-            '{"resource":' + _cached_resource(resource) + f',"{middle}":['
+            '{"resource":' + _cached(_resource_text, resource, _resource) + f',"{middle}":['
             + ",".join(scope_entries) + "]"
             + (f',"schemaUrl":{encode_basestring(resource.schema_url)}}}'
                if resource is not None and resource.schema_url else "}")
