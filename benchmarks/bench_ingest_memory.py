@@ -6,7 +6,10 @@
    target: every load under 500 MB.
 2. The same 100 MB file loaded by a single ``toolkit load --spool`` that finds it all at
    once (the worst case for one run).
-3. ``toolkit load sample_logs/may7`` into a new store. Issue 14's target: 300 MB.
+3. ``toolkit load sample_logs/may7`` into a new store. Issue 14's target: 300 MB. Then
+   where it goes: resident memory (``VmRSS``) after importing numpy, pyarrow and DuckDB
+   (what the load path needs), after opening the store, and its highest value over the
+   blocks of the load, for blocks of 16 MiB (the default) and 4 MiB of text.
 4. ``toolkit load --spool`` of a spool of poison (issue 11: seconds and a few hundred MB,
    never a MemoryError): a gzip bomb (1 GiB of spaces), a symlink to ``/dev/zero``, 20 MB
    of blank lines, a 70 MiB line, binary data.
@@ -32,6 +35,38 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_logs" / "may7"
+
+
+_STEPS = r'''
+import re, sys
+
+
+def rss():
+    status = open("/proc/self/status").read()
+    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) // 1024
+
+
+target, db = int(sys.argv[1]), sys.argv[2]
+steps = [("python", rss())]
+import numpy
+steps.append(("+ numpy", rss()))
+import pyarrow
+steps.append(("+ pyarrow", rss()))
+import duckdb
+steps.append(("+ duckdb", rss()))
+import toolkit.otlp.decode.lines as lines
+from toolkit.store import Store
+from toolkit.store.load import reporting_progress
+
+lines.LineReader.__init__.__kwdefaults__["target"] = target
+high = [0]
+with Store.open(db) as store:
+    steps.append(("store open", rss()))
+    with reporting_progress(lambda _: high.__setitem__(0, max(high[0], rss()))):
+        store.load(sys.argv[3] if len(sys.argv) > 3 else "sample_logs/may7")
+steps.append((f"load, {target >> 20} MiB blocks (highest)", high[0]))
+print("  where it goes: " + ", ".join(f"{name} {mb} MB" for name, mb in steps))
+'''
 
 
 def run(*args: str) -> tuple[int, float, int]:
@@ -93,6 +128,9 @@ def main() -> None:
         rss, seconds, code = run("load", str(SAMPLE), "--db", str(root / "may7.duckdb"))
         print(f"load sample_logs/may7 (7.5 MB gzip, 206 MB of JSON): peak RSS {rss} MB, "
               f"{seconds:.1f} s, exit {code}")
+        for mib in (16, 4):
+            subprocess.run([sys.executable, "-c", _STEPS, str(mib << 20),
+                            str(root / f"steps-{mib}.duckdb")], check=True, cwd=ROOT)
 
         poison = root / "poison"
         poison.mkdir()

@@ -99,7 +99,8 @@ def test_no_import_cycle_between_modules():
     low: dict[str, int] = {}
     stack: list[str] = []
     cycles: list[list[str]] = []
-    sys.setrecursionlimit(max(10_000, sys.getrecursionlimit()))
+    limit = sys.getrecursionlimit()  # restored: other tests in this worker rely on it
+    sys.setrecursionlimit(max(10_000, limit))
 
     def visit(node: str) -> None:
         index[node] = low[node] = len(index)
@@ -122,9 +123,12 @@ def test_no_import_cycle_between_modules():
             if len(component) > 1:
                 cycles.append(sorted(component))
 
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
+    try:
+        for node in sorted(graph):
+            if node not in index:
+                visit(node)
+    finally:
+        sys.setrecursionlimit(limit)
     assert not cycles, cycles
 
 

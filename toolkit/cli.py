@@ -159,7 +159,7 @@ def _store(args: argparse.Namespace, *, read_only: bool):
 
 # -- verbs -----------------------------------------------------------------------------------
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from toolkit.app.runs import record_scenario, run_live, terminal_progress
+    from toolkit.app.runs import record_scenario, run_live
     from toolkit.workload.scenarios import run_scenario
 
     if args.live:
@@ -185,7 +185,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         result = record_scenario(
             args.scenario, db=args.db, seed=args.seed, days=args.days, otlp_dir=args.otlp_dir,
             compress=args.gzip, tenants=args.tenants.split(",") if args.tenants else None,
-            progress=terminal_progress(args.scenario))
+            progress=True)
     if args.truth:
         result.truth.dump(args.truth, result.stale_views)
     if args.json:
@@ -203,6 +203,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_load(args: argparse.Namespace) -> int:
     import duckdb
 
+    from toolkit.app.progress import load_progress
     from toolkit.store import fold_spool
 
     if not args.paths and not args.spool:
@@ -214,7 +215,8 @@ def _cmd_load(args: argparse.Namespace) -> int:
         raise BadInput(f"{missing[0]}: no such file or directory")
     try:
         with _store(args, read_only=False) as store:
-            result = store.load(*args.paths) if args.paths else None
+            with load_progress(args.paths):
+                result = store.load(*args.paths) if args.paths else None
             if args.spool:
                 folded = fold_spool(store, args.spool)
                 result = folded if result is None else result + folded

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from tests.store.otlp import T0, jsonl, logs_request, span, traces_request, value
 from tests.store.otlp import attributes as kvs
 from toolkit.errors import BadInput
+from toolkit.otlp.decode.values import otlp_to_plain
 from toolkit.store import Store, decode_attributes, decode_value
-from toolkit.store.values import otlp_to_plain
 
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 SCALARS = st.one_of(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -115,7 +116,8 @@ def run_demo(*, db: str, out: str = "reports", seed: int = 7, days: int | None =
              tenants: list[str] | None = None, progress: bool = True) -> DemoSummary:
     """Run the whole story; ``tenants`` (a subset of the topology) shortens it for tests."""
     from toolkit.alert.replay import replay, schedule
-    from toolkit.app.runs import record_scenario, terminal_progress
+    from toolkit.app.progress import bar
+    from toolkit.app.runs import record_scenario
     from toolkit.detect.audit import audit
     from toolkit.report import gather, write_report
     from toolkit.store import Store
@@ -136,7 +138,7 @@ def run_demo(*, db: str, out: str = "reports", seed: int = 7, days: int | None =
     fault_off = datetime.fromtimestamp(window.end, UTC).replace(tzinfo=None)
     say("1/4 replaying 2-7 May 2024 with full telemetry into the store ...")
     result = record_scenario("may7", db=db, seed=seed, days=days, tenants=tenants,
-                             progress=terminal_progress("may7") if progress else None)
+                             progress=progress)
     with Store.open(db) as store:
         set_meta(store.connection, DEMO_KEY, f"may7 seed {seed}")
     steps["record"] = time.perf_counter() - started
@@ -156,20 +158,24 @@ def run_demo(*, db: str, out: str = "reports", seed: int = 7, days: int | None =
     counts = {"page": 0, "update": 0, "resolved": 0, "ticket": 0}
     paged: dict[str, list[str]] = {}
     runs = 0
-    for run in replay(db, [m for m in minutes if m <= end]):
-        runs += 1
-        for note in run.notifications:
-            # As a pager receives them: the pages, and the updates and resolution of the
-            # incidents it paged for; a ticket-level incident goes to the ticket queue.
-            if note["severity"] != "page":
-                counts["ticket"] += 1
-                continue
-            counts[note["level"]] += 1
-            paged[note["incident"]] = note["environments"]
-            if note["level"] == "page" and first_page is None:
-                first_page, first_env = run.now, note["environments"][0]
-            if note["transition"] == "resolved" and resolved is None and run.now > fault_off:
-                resolved = run.now
+    minutes = [m for m in minutes if m <= end]
+    with bar(len(minutes), "alert runs", unit="run") if progress else nullcontext() as shown:
+        for run in replay(db, minutes):
+            runs += 1
+            if shown is not None:
+                shown.update()
+            for note in run.notifications:
+                # As a pager receives them: the pages, and the updates and resolution of the
+                # incidents it paged for; a ticket-level incident goes to the ticket queue.
+                if note["severity"] != "page":
+                    counts["ticket"] += 1
+                    continue
+                counts[note["level"]] += 1
+                paged[note["incident"]] = note["environments"]
+                if note["level"] == "page" and first_page is None:
+                    first_page, first_env = run.now, note["environments"][0]
+                if note["transition"] == "resolved" and resolved is None and run.now > fault_off:
+                    resolved = run.now
     steps["alert"] = time.perf_counter() - t0
 
     say("3/4 auditing every deduplication decision ...")

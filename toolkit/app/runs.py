@@ -9,14 +9,14 @@ directory, rotated and published by rename, which ``toolkit load --spool`` (or
 from __future__ import annotations
 
 import signal
-import sys
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from toolkit.app.progress import bar, load_progress
 from toolkit.errors import BadInput
 from toolkit.telemetry import Telemetry
 from toolkit.workload.scenarios import RunResult, run_scenario
@@ -25,17 +25,22 @@ if TYPE_CHECKING:
     from toolkit.store import Store
 
 
-def terminal_progress(label: str) -> Callable[[float], None] | None:
-    """A one-line progress display on stderr, or ``None`` when stderr is not a terminal."""
-    if not sys.stderr.isatty():
-        return None
+@contextmanager
+def _simulation_progress(name: str, days: int | None) -> Iterator[Callable[[float], None] | None]:
+    """A bar over the simulated hours of scenario ``name`` (on a terminal only)."""
+    from toolkit.workload import get_scenario
 
-    def show(now: float) -> None:
-        stamp = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M")
-        sys.stderr.write(f"\r{label}: simulated {stamp} UTC ")
-        sys.stderr.flush()
+    scenario = get_scenario(name)
+    seconds = days * 86400.0 if days is not None else scenario.seconds
+    with bar(round(seconds / 3600), f"{name}: simulating", unit="h") as shown:
+        if shown is None:
+            yield None
+            return
 
-    return show
+        def show(now: float) -> None:
+            shown.update(round(min(seconds, now - scenario.start_ts) / 3600) - shown.n)
+
+        yield show
 
 
 def record_scenario(
@@ -47,10 +52,11 @@ def record_scenario(
     otlp_dir: str | Path | None = None,
     compress: bool = False,
     tenants: Sequence[str] | None = None,
-    progress: Callable[[float], None] | None = None,
+    progress: bool = False,
 ) -> RunResult:
     """Simulate a scenario with full telemetry into the store at ``db`` (and, with
-    ``otlp_dir``, as OTLP JSON lines files), then bring the rollup up to date."""
+    ``otlp_dir``, as OTLP JSON lines files), then bring the rollup up to date. ``progress``
+    shows bars for the simulation and the load when stderr is a terminal."""
     from toolkit.store import Store
 
     with Store.open(db) as store:
@@ -67,7 +73,7 @@ def record_into(
     otlp_dir: str | Path | None = None,
     compress: bool = False,
     tenants: Sequence[str] | None = None,
-    progress: Callable[[float], None] | None = None,
+    progress: bool = False,
 ) -> RunResult:
     """:func:`record_scenario` into an open, writable store.
 
@@ -85,15 +91,14 @@ def record_into(
             raise BadInput(f"unknown tenant {missing}") from None
     with tempfile.TemporaryDirectory(prefix="toolkit-otlp-") as scratch:
         directory = Path(otlp_dir) if otlp_dir else Path(scratch)
-        with Telemetry.to_directory(directory, compress=compress,
-                                    id_seed=seed) as telemetry:
+        with (Telemetry.to_directory(directory, compress=compress, id_seed=seed) as telemetry,
+              _simulation_progress(name, days) if progress else nullcontext() as show):
             result = run_scenario(name, seed=seed, days=days, observer=telemetry.observer,
-                                  progress=progress, topology=topology)
-        if progress is not None:
-            sys.stderr.write("\n")
+                                  progress=show, topology=topology)
         names = ("traces.jsonl", "logs.jsonl")
         files = [directory / (n + ".gz" if compress else n) for n in names]
-        loaded = store.load(*files)
+        with load_progress(files, f"{name}: loading") if progress else nullcontext():
+            loaded = store.load(*files)
     if loaded.rejected:
         raise BadInput(f"the store rejected {loaded.rejected} records of the run: "
                        f"{loaded.rejections[0] if loaded.rejections else ''}")

@@ -6,13 +6,13 @@ Everything downstream (detectors, audit, alert, report, notebooks) reads telemet
 imports no OpenTelemetry. Tables and columns are documented in ``docs/store.md``.
 """
 
+from toolkit.otlp.decode.values import decode_attributes, decode_value
 from toolkit.store.api import LOAD_MEMORY, Store, TimeLike
 from toolkit.store.connect import StoreLocked
-from toolkit.store.otlp_json import LoadResult, Rejection
+from toolkit.store.load import LoadResult, Rejection
 from toolkit.store.rollup import RollupRefresh
 from toolkit.store.schema import SCHEMA_VERSION
 from toolkit.store.spool import fold_spool
-from toolkit.store.values import decode_attributes, decode_value
 
 __all__ = [
     "LOAD_MEMORY",

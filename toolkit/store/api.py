@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from toolkit.errors import BadInput
-from toolkit.store import audit_sql, otlp_sql, parquet
+from toolkit.otlp.decode import sql as otlp_sql
+from toolkit.store import audit_sql, parquet
 from toolkit.store.connect import DEFAULT_TIMEOUT, connect
-from toolkit.store.otlp_json import LoadResult, expand_paths, load_file
+from toolkit.store.load import LoadResult, expand_paths, load_file
 from toolkit.store.rollup import DIRTY_FROM, RollupRefresh, rebuild_rollup, refresh_rollup
 from toolkit.store.schema import MigrationNeeded, ensure_schema, get_meta
 

@@ -41,9 +41,9 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from toolkit.errors import BadInput
-from toolkit.store.lines import MAX_LINE_BYTES, TAIL_BYTES, Lines, split
-from toolkit.store.otlp_json import FileLoad, LoadResult, load_block, read_lines
-from toolkit.store.source import Source, Unreadable, open_source
+from toolkit.otlp.decode.lines import MAX_LINE_BYTES, TAIL_BYTES, Lines, read_lines, split
+from toolkit.otlp.decode.source import Source, Unreadable, open_source
+from toolkit.store.load import FileLoad, LoadResult, load_block
 
 if TYPE_CHECKING:
     from toolkit.store.api import Store

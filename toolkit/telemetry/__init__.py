@@ -21,7 +21,6 @@ from toolkit.telemetry.files import RotatingJsonLinesFile
 from toolkit.telemetry.metrics import PipelineMetrics
 from toolkit.telemetry.observer import TelemetryObserver, to_ns
 from toolkit.telemetry.otlp_env import OtlpExporters, otlp_exporters_from_env, otlp_requested
-from toolkit.telemetry.otlp_json import encode_logs, encode_spans, logs_line, spans_line
 from toolkit.telemetry.processors import (
     LosslessBatchLogRecordProcessor,
     LosslessBatchSpanProcessor,
@@ -42,11 +41,7 @@ __all__ = [
     "Telemetry",
     "TelemetryConfigError",
     "TelemetryObserver",
-    "encode_logs",
-    "encode_spans",
-    "logs_line",
     "otlp_exporters_from_env",
     "otlp_requested",
-    "spans_line",
     "to_ns",
 ]

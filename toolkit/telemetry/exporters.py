@@ -18,8 +18,8 @@ from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportRes
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from toolkit.otlp.encode import logs_line, spans_line
 from toolkit.telemetry.files import RotatingJsonLinesFile
-from toolkit.telemetry.otlp_json import logs_line, spans_line
 
 __all__ = [
     "CountingLogExporter",

@@ -41,11 +41,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from toolkit.otlp.decode.values import decode_value
 from toolkit.store.api import Store
 from toolkit.store.clickhouse.connection import Connection
 from toolkit.store.clickhouse.sql import LOG_FINGERPRINT, Tables
-from toolkit.store.otlp_json import LoadResult
-from toolkit.store.values import decode_value
+from toolkit.store.load import LoadResult
 
 __all__ = ["as_string", "copy_store", "load_file"]
 

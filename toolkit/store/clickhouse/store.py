@@ -37,7 +37,7 @@ from toolkit.store.clickhouse.sql import (
     span_links_relation,
     spans_relation,
 )
-from toolkit.store.otlp_json import LoadResult, expand_paths
+from toolkit.store.load import LoadResult, expand_paths
 from toolkit.store.rollup import RollupRefresh
 
 __all__ = ["ClickHouseStore"]

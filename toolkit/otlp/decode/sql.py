@@ -13,16 +13,24 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Any, Final, Protocol
 
 import duckdb
 
 from toolkit.errors import BadInput
-from toolkit.store.schema import HOT_ATTRIBUTES
-from toolkit.store.values import dumps, otlp_to_plain
+from toolkit.otlp.constants import (
+    REQUESTS,
+    SEVERITY_NAMES,
+    SPAN_KINDS,
+    STATUS_CODES,
+    proto_names,
+)
+from toolkit.otlp.decode.values import dumps, otlp_to_plain
 
 __all__ = [
     "REQUEST_STRUCTURE",
+    "Promoted",
     "install_macros",
     "item_name",
     "kinds_sql",
@@ -31,6 +39,19 @@ __all__ = [
     "stage_logs_sql",
     "stage_spans_sql",
 ]
+
+class Promoted(Protocol):
+    """An attribute the store also keeps in a column of its own (``key`` -> ``column``)."""
+
+    @property
+    def column(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def sql_type(self) -> str:
+        """``VARCHAR`` or ``BIGINT``."""
+        ...
+
 
 # -- the typed structure handed to from_json ------------------------------------------------
 # 64-bit integers and enums are read as text: the JSON mapping allows numbers or strings, and
@@ -111,11 +132,6 @@ REQUEST_STRUCTURE: Final = {
     ],
 }
 
-_SEVERITY_NAMES = ["UNSPECIFIED"] + [
-    f"{level}{n if n > 1 else ''}"
-    for level in ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
-    for n in range(1, 5)
-]
 
 # -- macros: one small job each ---------------------------------------------------------------
 
@@ -190,33 +206,26 @@ CREATE OR REPLACE TEMP MACRO otlp_service_name(attrs) AS
 
 CREATE OR REPLACE TEMP MACRO otlp_kind(x) AS
     CASE WHEN x IS NULL THEN 'unspecified' ELSE
-    ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'][
+    {list(SPAN_KINDS)!r}[
         coalesce(
-            CASE WHEN otlp_int64(x) BETWEEN 0 AND 5 THEN otlp_int64(x) END,
-            list_position(['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER',
-                           'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'], x) - 1
+            CASE WHEN otlp_int64(x) BETWEEN 0 AND {len(SPAN_KINDS) - 1} THEN otlp_int64(x) END,
+            list_position({proto_names("SPAN_KIND_", SPAN_KINDS)!r}, x) - 1
         ) + 1] END;
 
 CREATE OR REPLACE TEMP MACRO otlp_status(x) AS
     CASE WHEN x IS NULL THEN 'unset' ELSE
-    ['unset', 'ok', 'error'][
+    {list(STATUS_CODES)!r}[
         coalesce(
-            CASE WHEN otlp_int64(x) BETWEEN 0 AND 2 THEN otlp_int64(x) END,
-            list_position(['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'], x) - 1
+            CASE WHEN otlp_int64(x) BETWEEN 0 AND {len(STATUS_CODES) - 1} THEN otlp_int64(x) END,
+            list_position({proto_names("STATUS_CODE_", STATUS_CODES)!r}, x) - 1
         ) + 1] END;
 
 CREATE OR REPLACE TEMP MACRO otlp_severity(x) AS
     CASE WHEN x IS NULL THEN 0 ELSE coalesce(
-        CASE WHEN otlp_int64(x) BETWEEN 0 AND 24 THEN otlp_int64(x) END,
-        list_position({_SEVERITY_NAMES!r}, replace(x, 'SEVERITY_NUMBER_', '')) - 1
+        CASE WHEN otlp_int64(x) BETWEEN 0 AND {len(SEVERITY_NAMES) - 1} THEN otlp_int64(x) END,
+        list_position({list(SEVERITY_NAMES)!r}, replace(x, 'SEVERITY_NUMBER_', '')) - 1
     )::INTEGER END;
 """
-
-
-_RECORDS = {
-    "spans": ("resourceSpans", "scopeSpans", "spans"),
-    "logs": ("resourceLogs", "scopeLogs", "logRecords"),
-}
 
 
 def _nested_value_json(array_json: str | None, kvlist_json: str | None) -> str | None:
@@ -253,7 +262,7 @@ def _quoted(value: Any) -> str:
 
 def record_path(kind: str) -> str:
     """SQL for the JSON path of a staged record inside its line (``$.resourceSpans[0]...``)."""
-    res, scope, rec = _RECORDS[kind]
+    res, scope, rec = REQUESTS[kind]
     return f"'$.{res}[' || ri || '].{scope}[' || si || '].{rec}[' || pi || ']'"
 
 
@@ -302,7 +311,7 @@ def kinds_sql(lines: str) -> str:
     is not JSON, or when a traces/logs container has the wrong JSON type."""
     checks = " AND ".join(
         f"(NOT list_contains(keys, '{top}') OR ({_shape_ok(top, middle, leaf)}))"
-        for top, middle, leaf in _RECORDS.values()
+        for top, middle, leaf in REQUESTS.values()
     )
     return f"""
     CREATE OR REPLACE TEMP TABLE _t_kinds AS
@@ -323,7 +332,7 @@ def _unnest(kind: str, lines: str, every_line: bool) -> str:
     ``every_line`` says that each line of ``lines`` is a request of this kind; otherwise a
     join with ``_t_kinds`` picks the lines that are.
     """
-    resources, scopes, records = _RECORDS[kind]
+    resources, scopes, records = REQUESTS[kind]
     structure = _quoted({resources: REQUEST_STRUCTURE[resources]})
     source = (
         f"{lines} l"
@@ -398,12 +407,13 @@ _ATTRIBUTE_ERRORS = """
             WHEN scope_error IS NOT NULL THEN scope_error"""
 
 
-def stage_spans_sql(lines: str, every_line: bool = False) -> list[str]:
+def stage_spans_sql(lines: str, every_line: bool = False,
+                    promoted: Sequence[Promoted] = ()) -> list[str]:
     """Statements staging ``_t_spans`` / ``_t_events`` / ``_t_links`` from the lines table.
 
     Each staged table has the store table's columns plus the position ``ln, ri, si, pi`` and
-    ``error``. Layers (CTEs) compute every list once; a span whose event or link is invalid
-    is rejected whole.
+    ``error``; ``promoted`` names the attributes also given a column of their own. Layers
+    (CTEs) compute every list once; a span whose event or link is invalid is rejected whole.
     """
     staged = f"""
     WITH u AS ({_unnest("spans", lines, every_line)}),
@@ -460,7 +470,7 @@ def stage_spans_sql(lines: str, every_line: bool = False) -> list[str]:
     """
     spans = f"""
     CREATE OR REPLACE TEMP TABLE _t_spans AS
-    SELECT * FROM {promoted_from_json_sql(f"({staged})")}
+    SELECT * FROM {promoted_from_json_sql(f"({staged})", promoted)}
     """
     events = f"""
     CREATE OR REPLACE TEMP TABLE _t_events AS
@@ -530,9 +540,10 @@ def stage_spans_sql(lines: str, every_line: bool = False) -> list[str]:
     return [spans, events, links, propagate]
 
 
-def stage_logs_sql(lines: str, every_line: bool = False) -> list[str]:
+def stage_logs_sql(lines: str, every_line: bool = False,
+                   promoted: Sequence[Promoted] = ()) -> list[str]:
     """Statements staging ``_t_logs`` from the lines table (store columns but
-    ``record_id``, plus position and ``error``)."""
+    ``record_id``, plus position and ``error``; ``promoted`` as for spans)."""
     staged = f"""
     WITH u AS ({_unnest("logs", lines, every_line)}),
     a AS (
@@ -583,12 +594,12 @@ def stage_logs_sql(lines: str, every_line: bool = False) -> list[str]:
     """
     logs = f"""
     CREATE OR REPLACE TEMP TABLE _t_logs AS
-    SELECT * FROM {promoted_from_json_sql(f"({staged})")}
+    SELECT * FROM {promoted_from_json_sql(f"({staged})", promoted)}
     """
     return [logs]
 
 
-def promoted_from_json_sql(relation: str) -> str:
+def promoted_from_json_sql(relation: str, promoted: Sequence[Promoted]) -> str:
     """A subquery: ``relation`` with the promoted columns added from its ``attributes`` JSON.
 
     Promotion reads the attribute JSON once written, so a column always agrees with the
@@ -597,9 +608,11 @@ def promoted_from_json_sql(relation: str) -> str:
     64-bit integer, or a string holding exactly one. (DuckDB types a JSON integer >= 0
     UBIGINT.)
     """
-    paths = ", ".join(f"'$.\"{h.key}\"'" for h in HOT_ATTRIBUTES)
+    if not promoted:
+        return relation
+    paths = ", ".join(f"'$.\"{h.key}\"'" for h in promoted)
     cols = []
-    for i, h in enumerate(HOT_ATTRIBUTES, start=1):
+    for i, h in enumerate(promoted, start=1):
         v = f"_hot[{i}]"
         if h.sql_type == "BIGINT":
             cols.append(

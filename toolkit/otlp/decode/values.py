@@ -21,7 +21,7 @@ empty               ``null``
 
 A ``kvlistValue`` whose only key is ``$bytes`` or ``$double`` would read back as the wrapped
 value: no producer we know writes one. The loader writes this encoding in SQL
-(``otlp_sql.py``); only nested ``arrayValue``/``kvlistValue`` values, whose recursion SQL
+(``sql.py``); only nested ``arrayValue``/``kvlistValue`` values, whose recursion SQL
 cannot type, come here (:func:`otlp_to_plain`, then :func:`dumps`).
 """
 
@@ -36,10 +36,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from toolkit.errors import BadInput
+from toolkit.otlp.constants import INT64_MAX, INT64_MIN
 
 __all__ = ["decode_attributes", "decode_value", "dumps", "otlp_to_plain"]
 
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -77,7 +77,7 @@ def _otlp_int(raw: Any) -> int:
         value = int(raw)
     except ValueError:
         raise BadInput(f"intValue {raw!r} is not an integer") from None
-    if not _INT64_MIN <= value <= _INT64_MAX:
+    if not INT64_MIN <= value <= INT64_MAX:
         raise BadInput(f"intValue {raw!r} is outside the signed 64-bit range")
     return value
 

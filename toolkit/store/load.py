@@ -1,4 +1,5 @@
-"""Load OTLP JSON files (traces and logs) from any producer into the store.
+"""Load OTLP JSON files (traces and logs) from any producer into the store: the loader's
+transactions, counts and rejections.
 
 Accepted: JSON lines with one ``ExportTraceServiceRequest`` / ``ExportLogsServiceRequest``
 per line (what the OpenTelemetry Collector's file exporter writes), a single request object
@@ -7,9 +8,10 @@ files. Ids in hex of either case or base64, 64-bit integers as strings or number
 fields ignored, optional fields absent. Lines holding only metrics or profiles are counted
 as ignored.
 
-Fast path: the text streams through ``lines.py`` (numpy finds line boundaries, Arrow holds
-the bytes without copying, memory stays flat whatever the file) into DuckDB, which parses and
-flattens (``otlp_sql``). Python only looks at a line again to explain why it failed. A bad
+Fast path: the text streams through ``toolkit.otlp.decode.lines`` (numpy finds line
+boundaries, Arrow holds the bytes without copying, memory stays flat whatever the file) into
+DuckDB, which parses and flattens (``toolkit.otlp.decode.sql``); the staged rows go into the
+store's tables (``ingest.py``). Python only looks at a line again to explain why it failed. A bad
 line or record is named (file, line, position), counted, kept in the ``rejected`` table, and
 never stops the good records of the same load; a file that cannot be read as text at all
 (a device, binary data, a gzip bomb) is one rejection at line 0.
@@ -18,22 +20,22 @@ never stops the good records of the same load; a file that cannot be read as tex
 from __future__ import annotations
 
 import contextlib
-import json
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
 from toolkit.errors import BadInput
-from toolkit.store import otlp_sql
+from toolkit.otlp.decode import sql as otlp_sql
+from toolkit.otlp.decode.explain import explain_document, explain_line
+from toolkit.otlp.decode.lines import Lines, read_lines, split
+from toolkit.otlp.decode.source import Unreadable, open_source
 from toolkit.store.ingest import insert_logs, insert_rejected, insert_spans
-from toolkit.store.lines import LineReader, Lines, split
-from toolkit.store.source import Source, Unreadable, binary_reason, open_source
+from toolkit.store.schema import HOT_ATTRIBUTES
 
 __all__ = [
     "FILE_PATTERNS",
@@ -44,7 +46,7 @@ __all__ = [
     "load_block",
     "load_file",
     "load_lines",
-    "read_lines",
+    "reporting_progress",
 ]
 
 #: File names a directory load picks up (recursively).
@@ -122,6 +124,21 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
         else:
             raise BadInput(f"{path}: no such file or directory")
     return out
+
+
+_progress: ContextVar[Callable[[int], None] | None] = ContextVar("load_progress", default=None)
+
+
+@contextlib.contextmanager
+def reporting_progress(update: Callable[[int], None]) -> Iterator[None]:
+    """Within the block, every file load calls ``update(n)`` as it gets ``n`` more bytes of
+    the file (on disk: compressed bytes for gzip) into the store, for a progress bar; the
+    whole size once a file is done."""
+    token = _progress.set(update)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
 
 
 # -- the per-file state: counts and rejections -------------------------------------------------
@@ -213,109 +230,6 @@ class FileLoad:
         )
 
 
-# -- why a line DuckDB could not take is bad -----------------------------------------------
-
-
-def _reason(exc: ValueError) -> str:
-    return getattr(exc, "msg", None) or str(exc)
-
-
-_STRINGS = re.compile(rb'"(?:[^"\\\\]|\\\\.)*"')
-_CONTAINERS = {
-    "resourceSpans": ("scopeSpans", "spans"),
-    "resourceLogs": ("scopeLogs", "logRecords"),
-}
-
-
-def _depth(text: str) -> int:
-    """How deep JSON text nests, counted without recursion (strings removed first)."""
-    bare = np.frombuffer(_STRINGS.sub(b'""', text.encode("utf-8", "surrogatepass")), np.uint8)
-    steps = (np.isin(bare, (91, 123)).astype(np.int64) - np.isin(bare, (93, 125)))
-    return int(np.cumsum(steps).max(initial=0))
-
-
-def _lone_surrogate(value: Any) -> str | None:
-    """The first string (key or value) holding a lone UTF-16 surrogate, described."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            for i, char in enumerate(item):
-                if "\ud800" <= char <= "\udfff":
-                    shown = item[max(0, i - 20) : i].encode("utf-8", "replace").decode()
-                    return (f"the string {shown!r}... holds a lone UTF-16 surrogate "
-                            f"\\u{ord(char):04x} (an escape of half a character): not valid "
-                            "Unicode")
-    return None
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-            type(None): "null"}.get(type(value), "a number")
-
-
-def _misshapen(request: dict[str, Any]) -> str | None:
-    """Where a request holds a container of the wrong JSON type, described."""
-    for top, (middle, leaf) in _CONTAINERS.items():
-        resources = request.get(top)
-        if resources is None:
-            continue
-        if not isinstance(resources, list):
-            return f"{top} is {_kind(resources)}, not a list"
-        for ri, resource in enumerate(resources):
-            where = f"{top}[{ri}]"
-            if not isinstance(resource, dict):
-                return f"{where} is {_kind(resource)}, not an object"
-            scopes = resource.get(middle) or []
-            if not isinstance(scopes, list):
-                return f"{where}.{middle} is {_kind(scopes)}, not a list"
-            for si, scope in enumerate(scopes):
-                inner = f"{where}.{middle}[{si}]"
-                if not isinstance(scope, dict):
-                    return f"{inner} is {_kind(scope)}, not an object"
-                records = scope.get(leaf) or []
-                if not isinstance(records, list):
-                    return f"{inner}.{leaf} is {_kind(records)}, not a list"
-                for pi, record in enumerate(records):
-                    if not isinstance(record, dict):
-                        return f"{inner}.{leaf}[{pi}] is {_kind(record)}, not an object"
-    return None
-
-
-def _explain(text: str) -> tuple[str | None, bool]:
-    """Why a line DuckDB could not take is bad: ``(error, ignored)``."""
-    text = text.strip(" \t\r\n")
-    try:
-        value = json.loads(text)
-    except RecursionError:
-        return f"nested {_depth(text)} levels deep: too deep for a telemetry request", False
-    except ValueError as exc:
-        column = getattr(exc, "colno", None)
-        at = f" (column {column})" if column else ""
-        return f"not valid JSON: {_reason(exc)}{at}", False
-    surrogate = _lone_surrogate(value)
-    if surrogate:
-        return surrogate, False
-    if not isinstance(value, dict):
-        return f"not a JSON object but {_kind(value)}: an OTLP request is an object", False
-    if "resourceMetrics" in value or "resourceProfiles" in value:
-        return None, True
-    shape = _misshapen(value)
-    if shape:
-        return shape, False
-    if "resourceSpans" in value or "resourceLogs" in value:
-        return "resourceSpans/resourceLogs cannot be read as OTLP", False
-    keys = ", ".join(sorted(value)[:5]) or "none"
-    return (
-        f"not an OTLP traces or logs request: no resourceSpans or resourceLogs (keys: {keys})"
-    ), False
-
-
 # -- DuckDB steps ------------------------------------------------------------------------------
 
 _TEMP_TABLES = (
@@ -347,7 +261,7 @@ def _bad_lines(state: FileLoad) -> tuple[int, int]:
     """).fetchall()
     if bad:
         for ln, text in bad:
-            error, ignored = _explain(text)
+            error, ignored = explain_line(text)
             if ignored:
                 state.ignored_lines += 1
             else:
@@ -380,7 +294,7 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 def _load_spans(state: FileLoad, every_line: bool) -> None:
     con = state.con
-    for statement in otlp_sql.stage_spans_sql("_t_lines", every_line):
+    for statement in otlp_sql.stage_spans_sql("_t_lines", every_line, HOT_ATTRIBUTES):
         con.execute(statement)
     seen = _count(con, "SELECT count(*) FROM _t_spans")
     if not seen:
@@ -400,7 +314,7 @@ def _load_spans(state: FileLoad, every_line: bool) -> None:
 
 def _load_logs(state: FileLoad, every_line: bool) -> None:
     con = state.con
-    for statement in otlp_sql.stage_logs_sql("_t_lines", every_line):
+    for statement in otlp_sql.stage_logs_sql("_t_lines", every_line, HOT_ATTRIBUTES):
         con.execute(statement)
     seen = _count(con, "SELECT count(*) FROM _t_logs")
     if not seen:
@@ -456,14 +370,7 @@ def _load_document(state: FileLoad, lines: Lines, final: bool) -> bool:
         return True
     if not final:
         return False
-    try:
-        json.loads(text)
-        error, line = "cannot be read as JSON text", lines.document_line
-    except RecursionError:
-        error, line = "nested too deep for a telemetry request", lines.document_line
-    except ValueError as exc:
-        error = f"not valid JSON: {_reason(exc)}"
-        line = lines.document_line - 1 + getattr(exc, "lineno", 1)
+    error, line = explain_document(text, lines.document_line)
     first = text.lstrip(b" \t\r\n").split(b"\n", 1)[0].strip()
     if first in (b"{", b"["):
         state.reject(line, "", error, text)
@@ -478,7 +385,7 @@ def _load_document(state: FileLoad, lines: Lines, final: bool) -> bool:
 
 
 def load_lines(state: FileLoad, lines: Lines, *, final: bool = True) -> bool:
-    """Load what one :class:`~toolkit.store.lines.Lines` holds, in the caller's transaction,
+    """Load what one :class:`~toolkit.otlp.decode.lines.Lines` holds, in the caller's transaction,
     and write its rejections.
 
     Returns:
@@ -534,22 +441,8 @@ def _in_transaction(state: FileLoad, lines: Lines, final: bool,
     return done
 
 
-def read_lines(source: Source, *, offset: int = 0, line: int = 0, tail: bytes = b"",
-               final: bool) -> LineReader:
-    """The lines of ``source`` from ``offset`` (``final``: the file will not grow; a gzip
-    stream is final only if it ends cleanly). A binary file is rejected as a whole
-    (:class:`Unreadable`) when read from its start."""
-    if offset == 0:
-        reason = binary_reason(source.head)
-        if reason:
-            raise Unreadable(reason)
-    stream = source.stream(offset)
-    return LineReader(stream, offset=offset, line=line, tail=tail,
-                      final=lambda: final and source.complete)
-
-
 def load_file(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
-    """Load one file, a block of text (``lines.TARGET_BYTES``) per transaction.
+    """Load one file, a block of text (``toolkit.otlp.decode.lines.TARGET_BYTES``) per transaction.
 
     Memory stays flat whatever its size: the text streams through, and each block's rows
     are committed before the next is read (DuckDB holds a transaction's rows in memory). A
@@ -571,15 +464,22 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
         state.reject(0, "", str(exc), None)
     else:
         size = source.size
+        report = _progress.get()
+        done = 0
         try:
             for lines in read_lines(source, final=True):
                 load_block(state, lines)
+                if report is not None:
+                    report(source.position - done)
+                    done = source.position
             if source.damage:
                 state.reject(0, "", f"{source.damage}: kept the lines before it", None)
         except Unreadable as exc:
             state.reject(0, "", str(exc), None)
         finally:
             source.close()
+        if report is not None:
+            report(size - done)
     con.execute("BEGIN TRANSACTION")
     try:
         state.store_rejections()

@@ -27,6 +27,8 @@ from typing import BinaryIO
 import numpy as np
 import pyarrow as pa
 
+from toolkit.otlp.decode.source import Source, Unreadable, binary_reason
+
 __all__ = [
     "MAX_LINE_BYTES",
     "TAIL_BYTES",
@@ -34,6 +36,7 @@ __all__ = [
     "BadLine",
     "LineReader",
     "Lines",
+    "read_lines",
     "split",
 ]
 
@@ -308,3 +311,17 @@ class LineReader:
         lines = text.count(b"\n") + (0 if text.endswith(b"\n") else 1)
         return Lines(None, pos + len(text), ln + lines, text[-TAIL_BYTES:], [],
                      document=text, document_line=first, document_final=self._is_final())
+
+
+def read_lines(source: Source, *, offset: int = 0, line: int = 0, tail: bytes = b"",
+               final: bool) -> LineReader:
+    """The lines of ``source`` from ``offset`` (``final``: the file will not grow; a gzip
+    stream is final only if it ends cleanly). A binary file is rejected as a whole
+    (:class:`Unreadable`) when read from its start."""
+    if offset == 0:
+        reason = binary_reason(source.head)
+        if reason:
+            raise Unreadable(reason)
+    stream = source.stream(offset)
+    return LineReader(stream, offset=offset, line=line, tail=tail,
+                      final=lambda: final and source.complete)

@@ -4,7 +4,7 @@ A load must survive whatever lands in its path: a symlink to ``/dev/zero``, a FI
 binary file, a gzip bomb, a gzip file another process is still writing. So a file is opened
 only if it is a regular file (a device or a pipe would never end), gzip is decompressed as a
 stream whose expansion is watched, and the first bytes of the text (its *head*) are kept to
-recognise the file later under another name or compressed (``spool.py``).
+recognise the file later under another name or compressed (the store's spool folding).
 """
 
 from __future__ import annotations
@@ -127,6 +127,14 @@ class Source:
         reader = io.BufferedReader(self._gzip, buffer_size=1 << 20)
         _skip(reader, offset)
         return reader
+
+    @property
+    def position(self) -> int:
+        """Bytes of the file on disk read so far (compressed bytes for gzip): a load's
+        progress."""
+        if self._raw.closed:
+            return self.size
+        return min(self.size, os.lseek(self._raw.fileno(), 0, os.SEEK_CUR))
 
     @property
     def complete(self) -> bool:
