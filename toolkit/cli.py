@@ -164,9 +164,12 @@ def _exists(db: str) -> bool:
     when opened)."""
     from toolkit.store import is_clickhouse
 
-    if db.startswith("chdb:"):
-        return os.path.exists(db[len("chdb:"):].partition("?")[0])
-    return is_clickhouse(db) or os.path.exists(db)
+    if not is_clickhouse(db):
+        return os.path.exists(db)
+    from toolkit.store.clickhouse import parse_target
+
+    target = parse_target(db)  # a malformed address says what is wrong with it first
+    return target.kind != "chdb" or os.path.exists(target.path)
 
 
 # -- verbs -----------------------------------------------------------------------------------

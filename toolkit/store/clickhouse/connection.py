@@ -11,6 +11,7 @@ statement becomes :class:`toolkit.errors.BadInput` with one line naming what is 
 from __future__ import annotations
 
 import io
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
@@ -147,6 +148,8 @@ class _Server:
             raise BadInput(f"{target.label}: ClickHouse needs the clickhouse-connect package "
                            "(pip install 'toolkit[clickhouse]')") from exc
         self.target = target
+        # The driver also logs what it raises; the toolkit says it once, in one line.
+        logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
         try:
             self._client = clickhouse_connect.get_client(
                 host=target.host, port=target.port, username=target.username,
