@@ -218,9 +218,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_load(args: argparse.Namespace) -> int:
     import duckdb
 
-    from toolkit.store import fold_spool
-
-    from toolkit.store import is_clickhouse
+    from toolkit.store import fold_spool, is_clickhouse
 
     if not args.paths and not args.spool:
         raise BadInput("give files or directories to load, or --spool DIR")
