@@ -15,6 +15,7 @@ ClickHouse the lock is also what makes the run the state's only writer (docs/sca
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -134,8 +135,10 @@ def run_alert(
 
 
 def _file_url(path: str) -> Callable[[str], str]:
-    if is_clickhouse(path):
-        base = path  # the address without its password
+    if is_clickhouse(path):  # the address, without user or password
+        parts = urlsplit(path)
+        host = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname or ""
+        base = parts._replace(netloc=host).geturl() if parts.netloc else path
     elif path == ":memory:":
         base = "toolkit:"
     else:
@@ -151,8 +154,6 @@ def lock_path(db: str) -> str:
         return f"{db}.alert.lock"
     if db.startswith("chdb:"):
         return db[len("chdb:"):].partition("?")[0].rstrip("/") + ".alert.lock"
-    import tempfile
-
     parts = urlsplit(db)
     name = f"{parts.hostname}-{parts.port or 'default'}-{parts.path.strip('/')}"
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
