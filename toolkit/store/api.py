@@ -20,7 +20,7 @@ import duckdb
 from toolkit.errors import BadInput
 from toolkit.store import alert_sql, audit_sql, otlp_sql, parquet
 from toolkit.store.alerting import AlertRecord, CounterRow, IncidentRow, MemberRow, OutboxItem
-from toolkit.store.base import Store, TimeLike, as_utc, limit_clause, optional_utc
+from toolkit.store.base import Store, TimeLike, as_utc, items, limit_clause, optional_utc
 from toolkit.store.connect import DEFAULT_TIMEOUT, connect
 from toolkit.store.otlp_json import LoadResult, expand_paths, load_file
 from toolkit.store.rollup import DIRTY_FROM, RollupRefresh, rebuild_rollup, refresh_rollup
@@ -53,13 +53,13 @@ class _Filter:
             self.add(f"{column} < ?", as_utc(until, "until"))
 
     def among(self, column: str, values: str | Iterable[Any] | None) -> None:
-        if values is None:
+        wanted = items(values)
+        if wanted is None:
             return
-        items = [values] if isinstance(values, str | int) else list(values)
-        if not items:
+        if not wanted:
             self.add("false")
             return
-        self.add(f"{column} IN ({', '.join('?' for _ in items)})", *items)
+        self.add(f"{column} IN ({', '.join('?' for _ in wanted)})", *wanted)
 
     def sql(self) -> str:
         return f"WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
