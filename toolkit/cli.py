@@ -97,7 +97,9 @@ def _common(parser: argparse.ArgumentParser, *, store: bool = True) -> None:
     if store:
         parser.add_argument(
             "--db", default=os.environ.get("TOOLKIT_DB", DEFAULT_DB),
-            help="DuckDB store file (default: $TOOLKIT_DB or ./toolkit.duckdb)",
+            help="the store: a DuckDB file, a Parquet export, "
+                 "clickhouse://user:pass@host:port/database or chdb:PATH "
+                 "(default: $TOOLKIT_DB or ./toolkit.duckdb)",
         )
     parser.add_argument("--json", action="store_true",
                         help="print JSON instead of text (errors too, as {\"error\": ...})")
@@ -152,9 +154,22 @@ def _iso(ts: float | datetime | None) -> str | None:
 def _store(args: argparse.Namespace, *, read_only: bool):
     from toolkit.store import Store
 
-    if read_only and not os.path.exists(args.db):
+    if read_only and not _exists(args.db):
         raise BadInput(f"{args.db}: no such store (simulate or load telemetry first)")
     return Store.open(args.db, read_only=read_only)
+
+
+def _exists(db: str) -> bool:
+    """Whether the store at ``db`` exists on this machine (a ClickHouse server is asked
+    when opened)."""
+    from toolkit.store import is_clickhouse
+
+    if not is_clickhouse(db):
+        return os.path.exists(db)
+    from toolkit.store.clickhouse import parse_target
+
+    target = parse_target(db)  # a malformed address says what is wrong with it first
+    return target.kind != "chdb" or os.path.exists(target.path)
 
 
 # -- verbs -----------------------------------------------------------------------------------
@@ -204,10 +219,13 @@ def _cmd_load(args: argparse.Namespace) -> int:
     import duckdb
 
     from toolkit.app.progress import load_progress
-    from toolkit.store import fold_spool
+    from toolkit.store import fold_spool, is_clickhouse
 
     if not args.paths and not args.spool:
         raise BadInput("give files or directories to load, or --spool DIR")
+    if args.spool and is_clickhouse(args.db):
+        raise BadInput(f"--spool {args.spool}: a ClickHouse store has no spool (the Collector's "
+                       "clickhouse exporter writes its tables directly)")
     if args.spool and not os.path.isdir(args.spool):
         raise BadInput(f"{args.spool}: no such spool directory")
     missing = [path for path in args.paths if not os.path.lexists(path)]
@@ -293,7 +311,7 @@ def _cmd_alert(args: argparse.Namespace) -> int:
     """Every failure is one line and exit 2 (main), never 1, which cron wrappers read as
     firing."""
     from toolkit.alert import Policy, Webhook, run_alert, text_line
-    from toolkit.alert.runner import store_opener
+    from toolkit.alert.runner import lock_path, store_opener
     from toolkit.alert.sources import SourceConfig, store_findings
     from toolkit.store import Store
 
@@ -320,7 +338,7 @@ def _cmd_alert(args: argparse.Namespace) -> int:
     run = run_alert(
         store_opener(args.db, spool=args.spool),
         store_findings(config, environments=bool(args.textfile)), now=now,
-        lock_path=f"{args.db}.alert.lock",
+        lock_path=lock_path(args.db),
         policy=Policy(group_interval=args.group_interval * minutes,
                       repeat_interval=args.repeat_interval * minutes,
                       keep_firing_for=args.keep_firing_for * minutes),
@@ -591,7 +609,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], int] = args.run
     prog = f"toolkit {args.verb}"
     db = getattr(args, "db", None)
-    new_store = db is not None and db != ":memory:" and not os.path.exists(db)
+    new_store = db is not None and db != ":memory:" and not db.startswith(
+        ("clickhouse://", "clickhouses://", "chdb:")) and not os.path.exists(db)
     code = EXIT_ERROR
     try:
         code = run(args)

@@ -4,6 +4,7 @@ store's read methods, the textfile and the lock."""
 import json
 import multiprocessing
 import os
+import tempfile
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from toolkit.alert import PAGE, TICKET, Finding, Observation, Policy, Webhook, run_alert
 from toolkit.alert.findings import ANOMALY, WRONGFUL
 from toolkit.alert.lock import LockTimeout, exclusive
+from toolkit.alert.runner import lock_path
 from toolkit.store import Store
 
 T0 = datetime(2024, 5, 6, 9, 15)
@@ -178,3 +180,15 @@ def test_two_overlapping_runs_send_one_notification(tmp_path, receiver):
     counts = sorted(json.loads(out.get(timeout=5)) for _ in procs)
     assert counts == [0, 1]
     assert len(receiver.bodies) == 1
+
+
+@pytest.mark.parametrize(("db", "lock"), [
+    ("/var/lib/toolkit/toolkit.duckdb", "/var/lib/toolkit/toolkit.duckdb.alert.lock"),
+    ("chdb:/var/lib/toolkit-ch/?database=otel", "/var/lib/toolkit-ch.alert.lock"),
+    ("clickhouse://toolkit:secret@ch.example:8123/otel",
+     f"{tempfile.gettempdir()}/toolkit-alert-ch.example-8123-otel.lock"),
+])
+def test_the_alert_lock_lives_on_the_cron_host_one_per_store(db, lock):
+    """A ClickHouse server's lock is a file on the cron host, per server and database, and
+    never carries the password."""
+    assert lock_path(db) == lock

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from toolkit.alert.deliver import Webhook
 from toolkit.alert.reconcile import Policy
-from toolkit.alert.runner import AlertRun, run_alert, store_opener
+from toolkit.alert.runner import AlertRun, lock_path, run_alert, store_opener
 from toolkit.alert.sources import SourceConfig, store_findings
 
 
@@ -49,5 +49,5 @@ def replay(
     source = store_findings(config)
     hooks = list(webhooks)
     for now in minutes:
-        yield run_alert(store_opener(db), source, now=now, lock_path=f"{db}.alert.lock",
+        yield run_alert(store_opener(db), source, now=now, lock_path=lock_path(db),
                         policy=policy, webhooks=hooks)

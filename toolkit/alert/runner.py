@@ -1,24 +1,27 @@
 """One ``toolkit alert`` run, in three steps so that the store is never held while waiting on
 the network:
 
-1. **decide** (store open): find, reconcile incidents, write state, transitions and the outbox
-   in one transaction, read what is still undelivered; close the store;
+1. **decide** (store open): find, reconcile incidents, keep state, transitions and the outbox
+   all or nothing (``Store.record_alert_run``), read what is still undelivered; close the
+   store;
 2. **deliver** (store closed): POST to every destination, each under its own deadline;
 3. **mark** (store reopened briefly): record what was delivered.
 
 The whole run holds the alert lock (``flock``), which only other alert runs take: overlapping
 cron runs queue instead of delivering the same payload twice, while readers such as
-``toolkit audit`` and notebooks open the store whenever the alert is not in step 1 or 3.
+``toolkit audit`` and notebooks open the store whenever the alert is not in step 1 or 3. On
+ClickHouse the lock is also what makes the run the state's only writer (docs/scale.md).
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from toolkit.alert import state as st
 from toolkit.alert.deliver import Webhook, deliver
@@ -28,15 +31,14 @@ from toolkit.alert.lock import exclusive
 from toolkit.alert.payloads import alertmanager_alerts, notification, slack
 from toolkit.alert.reconcile import Facts, Policy, Transition, reconcile
 from toolkit.alert.sources import Observation
-from toolkit.errors import ToolkitError
+from toolkit.errors import BadInput, ToolkitError
+from toolkit.store import is_clickhouse
 
 if TYPE_CHECKING:
-    import duckdb
-
     from toolkit.alert.textfile import EnvironmentMetrics
     from toolkit.store import Store
 
-__all__ = ["AlertRun", "FindingSource", "run_alert", "store_opener"]
+__all__ = ["AlertRun", "FindingSource", "lock_path", "run_alert", "store_opener"]
 
 FindingSource = Callable[["Store", datetime | None, datetime], "Observation | list[Finding]"]
 """``(store, previous run's time, now) -> what the store shows as of now`` (a bare list of
@@ -63,26 +65,18 @@ class AlertRun:
         return 1 if self.firing else 0
 
 
-def _last_change(con: duckdb.DuckDBPyConnection, now: datetime) -> datetime | None:
-    """The newest deployment (``engine.deployment`` job log record) at or before ``now``."""
-    return con.execute("SELECT max(time) FROM logs WHERE event_name = 'engine.deployment' "
-                       "AND time <= ?", [now]).fetchone()[0]
-
-
-def _metrics(con: duckdb.DuckDBPyConnection, obs: Observation, now: datetime, wanted: bool
-             ) -> list[EnvironmentMetrics]:
-    """Count the wrongful discards not counted before, and when ``wanted`` put together the
-    per-environment figures of the textfile."""
-    counted = st.counters(con)
-    rows = []
+def _metrics(store: Store, obs: Observation, now: datetime, wanted: bool
+             ) -> tuple[st.Counts, list[EnvironmentMetrics]]:
+    """Count the wrongful discards not counted before (the counters that moved), and when
+    ``wanted`` put together the per-environment figures of the textfile."""
+    counted = st.counts(store)
+    moved: st.Counts = {}
     for env, (tenant, times) in sorted(obs.discards.items()):
         old_tenant, total, until = counted.get(env, (tenant, 0, datetime.min))
         total += sum(1 for t in times if t >= until)
-        counted[env] = (tenant or old_tenant, total, now)
-        rows.append((env, tenant or old_tenant, total, now))
-    st.add_counts(con, rows)
+        counted[env] = moved[env] = (tenant or old_tenant, total, now)
     if not wanted:
-        return []
+        return moved, []
     from toolkit.alert.textfile import EnvironmentMetrics
 
     out = []
@@ -90,7 +84,7 @@ def _metrics(con: duckdb.DuckDBPyConnection, obs: Observation, now: datetime, wa
         tenant, ratio, newest = obs.environments.get(env, (None, None, None))
         c_tenant, total, _ = counted.get(env, (None, 0, now))
         out.append(EnvironmentMetrics(env, tenant or c_tenant, ratio, total, newest))
-    return out
+    return moved, out
 
 
 def _payloads(hook: Webhook, transitions: list[Transition], am: list[dict[str, Any]]
@@ -141,8 +135,29 @@ def run_alert(
 
 
 def _file_url(path: str) -> Callable[[str], str]:
-    base = "file://" + quote(str(Path(path).resolve())) if path != ":memory:" else "toolkit:"
+    if is_clickhouse(path):  # the address, without user or password
+        parts = urlsplit(path)
+        host = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname or ""
+        base = parts._replace(netloc=host).geturl() if parts.netloc else path
+    elif path == ":memory:":
+        base = "toolkit:"
+    else:
+        base = "file://" + quote(str(Path(path).resolve()))
     return lambda incident: f"{base}#incident={quote(incident)}"
+
+
+def lock_path(db: str) -> str:
+    """The alert's lock for the store at ``db``: beside a DuckDB file or a ``chdb:`` path;
+    for a ClickHouse server, a file per server and database in the system's temporary
+    directory of the cron host (docs/scale.md: one cron host runs the alert)."""
+    if not is_clickhouse(db):
+        return f"{db}.alert.lock"
+    if db.startswith("chdb:"):
+        return db[len("chdb:"):].partition("?")[0].rstrip("/") + ".alert.lock"
+    parts = urlsplit(db)
+    name = f"{parts.hostname}-{parts.port or 'default'}-{parts.path.strip('/')}"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return str(Path(tempfile.gettempdir()) / f"toolkit-alert-{safe}.lock")
 
 
 def _firing_rules(firing: list[Incident]) -> dict[str, str | None]:
@@ -158,15 +173,14 @@ def _decide(
     store: Store, source: FindingSource, now: datetime, policy: Policy, hooks: list[Webhook],
     dry_run: bool, want_metrics: bool, generator: Callable[[str], str],
 ) -> tuple[AlertRun, dict[str, list[tuple[int, Any]]], list[EnvironmentMetrics]]:
-    con = store.connection
-    previous = con.execute("SELECT max(ran_at) FROM alert_runs WHERE ran_at < ?",
-                           [now]).fetchone()[0]
+    previous = store.alert_last_run(now)
     found = source(store, previous, now)
     obs = found if isinstance(found, Observation) else Observation(list(found), now)
-    incidents = st.load_open(con)
-    change = _last_change(con, now) if any(i.rule in DEFECT_RULES for i in incidents) else None
+    incidents = st.load_open(store)
+    change = store.last_deployment(now) if any(i.rule in DEFECT_RULES for i in incidents) \
+        else None
     outcome = reconcile(obs.findings, incidents, now, policy, Facts(obs.fresh, change),
-                        st.watermarks(con))
+                        store.alert_watermarks())
     merged = {i.id: i for i in incidents} | {i.id: i for i in outcome.changed}
     firing = sorted((i for i in merged.values() if i.status == "firing"), key=lambda i: i.id)
     notes = [notification(t) for t in outcome.transitions]
@@ -177,21 +191,13 @@ def _decide(
     shown = firing + [i for i in outcome.changed if i.status == "resolved" and i.resolved_at == now]
     am = alertmanager_alerts(shown, outcome.transitions, now, ends_after, generator) if any(
         h.format == "alertmanager" for h in hooks) else []
-    con.begin()
-    try:
-        st.save(con, outcome.changed)
-        for t in outcome.transitions:
-            st.record_transition(con, t)
-        for hook in hooks:
-            for payload in _payloads(hook, outcome.transitions, am):
-                st.enqueue(con, now, hook.destination, payload)
-        metrics = _metrics(con, obs, now, want_metrics)
-        st.record_run(con, now, obs.newest_data_at, len(firing), len(notes))
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-    pending = st.pending(con, [h.destination for h in hooks])
+    moved, metrics = _metrics(store, obs, now, want_metrics)
+    st.record(store, now=now, data_until=obs.newest_data_at, firing=len(firing),
+              changed=outcome.changed, transitions=outcome.transitions,
+              outbox=[(hook.destination, payload) for hook in hooks
+                      for payload in _payloads(hook, outcome.transitions, am)],
+              counted=moved)
+    pending = st.pending(store, [h.destination for h in hooks])
     return run, {d: items for d, items in pending.items() if items}, metrics
 
 
@@ -202,7 +208,7 @@ def _deliver_and_mark(hooks: list[Webhook], pending: dict[str, list[tuple[int, A
     run.delivery_errors.update(delivery.errors)
     try:
         with reopen() as store:
-            st.mark(store.connection, delivery.delivered, delivery.failed, now)
+            st.mark(store, delivery.delivered, delivery.failed, now)
     except ToolkitError as exc:
         run.delivery_errors["store"] = (f"delivered but could not record it ({exc}); the next "
                                         "run may send those payloads again")
@@ -212,12 +218,16 @@ def store_opener(db: str, *, spool: str | None = None) -> Callable[[], Store]:
     """What ``toolkit alert`` opens once it holds its lock: the store, with a live run's
     spool folded in and the rollup brought up to date."""
 
+    if spool and is_clickhouse(db):
+        raise BadInput(f"--spool {spool}: a ClickHouse store has no spool (the Collector's "
+                       "clickhouse exporter writes its tables directly)")
+
     def connect() -> Store:
-        from toolkit.store import Store, fold_spool
+        from toolkit.store import DuckDBStore, Store, fold_spool
 
         store = Store.open(db)
         try:
-            if spool:
+            if spool and isinstance(store, DuckDBStore):
                 fold_spool(store, spool)
             store.refresh_rollup()
         except BaseException:

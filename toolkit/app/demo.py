@@ -97,14 +97,16 @@ def _n(count: int, word: str) -> str:
 
 def _prepare(db: str) -> None:
     """Start from an empty store, but never delete one the demo did not make."""
+    from toolkit.store import Store, is_clickhouse
+
+    if is_clickhouse(db):
+        raise BadInput(f"{db}: the demo starts from a DuckDB file of its own; give --db a "
+                       "file path")
     if not os.path.exists(db):
         return
-    from toolkit.store import Store
-    from toolkit.store.schema import get_meta
-
     with Store.open(db, read_only=True) as store:
-        made_by_demo = get_meta(store.connection, DEMO_KEY) is not None
-        empty = store.sql("SELECT count(*) AS n FROM logs").n[0] == 0
+        made_by_demo = store.meta(DEMO_KEY) is not None
+        empty = store.logs(limit=1).empty
     if not (made_by_demo or empty):
         raise BadInput(f"{db} holds other telemetry; run the demo with --db another.duckdb")
     for suffix in ("", ".wal", ".alert.lock"):
@@ -121,7 +123,6 @@ def run_demo(*, db: str, out: str = "reports", seed: int = 7, days: int | None =
     from toolkit.detect.audit import audit
     from toolkit.report import gather, write_report
     from toolkit.store import Store
-    from toolkit.store.schema import set_meta
     from toolkit.workload import get_scenario
 
     started = time.perf_counter()
@@ -140,7 +141,7 @@ def run_demo(*, db: str, out: str = "reports", seed: int = 7, days: int | None =
     result = record_scenario("may7", db=db, seed=seed, days=days, tenants=tenants,
                              progress=progress)
     with Store.open(db) as store:
-        set_meta(store.connection, DEMO_KEY, f"may7 seed {seed}")
+        store.set_meta(DEMO_KEY, f"may7 seed {seed}")
     steps["record"] = time.perf_counter() - started
     end = datetime.fromtimestamp(result.end, UTC).replace(tzinfo=None)
 

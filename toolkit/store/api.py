@@ -1,8 +1,8 @@
-"""``Store``: the one object notebooks, the CLI and the analyses use to reach the data.
+"""``DuckDBStore``: the :class:`toolkit.store.Store` API over a DuckDB file.
 
-A store is a DuckDB file (readable and writable) or an exported Parquet tree (read-only,
-same API). Reads return pandas DataFrames in a deterministic order, so the same data gives
-the same frame from either form.
+A DuckDB store is a file (readable and writable), ``:memory:``, or an exported Parquet tree
+(read-only, same API). Reads return pandas DataFrames in a deterministic order, so the same
+data gives the same frame from either form.
 """
 
 from __future__ import annotations
@@ -11,44 +11,29 @@ import contextlib
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from toolkit.errors import BadInput
 from toolkit.otlp.decode import sql as otlp_sql
-from toolkit.store import audit_sql, parquet
+from toolkit.store import alert_sql, audit_sql, parquet
+from toolkit.store.alerting import AlertRecord, CounterRow, IncidentRow, MemberRow, OutboxItem
+from toolkit.store.base import Store, TimeLike, as_utc, items, limit_clause, optional_utc
 from toolkit.store.connect import DEFAULT_TIMEOUT, connect
 from toolkit.store.load import LoadResult, expand_paths, load_file
 from toolkit.store.rollup import DIRTY_FROM, RollupRefresh, rebuild_rollup, refresh_rollup
-from toolkit.store.schema import MigrationNeeded, ensure_schema, get_meta
+from toolkit.store.schema import MigrationNeeded, ensure_schema, get_meta, set_meta
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["LOAD_MEMORY", "Store", "TimeLike"]
+__all__ = ["LOAD_MEMORY", "DuckDBStore", "Store", "TimeLike"]
 
 #: DuckDB's memory cap while loading (``toolkit load`` stays under 300 MB in all).
 LOAD_MEMORY = "128MB"
-
-#: Accepted wherever a time bound is (a ``pandas.Timestamp`` is a ``datetime``): naive
-#: values are UTC, aware ones are converted.
-TimeLike = datetime | str
-
-
-def _utc(value: TimeLike, what: str) -> datetime:
-    import pandas as pd  # only reads need pandas; a load does not
-
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise BadInput(f"{what} {value!r} is not a time") from exc
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert(UTC).tz_localize(None)
-    return stamp.to_pydatetime()
 
 
 class _Filter:
@@ -64,18 +49,18 @@ class _Filter:
 
     def time(self, column: str, since: TimeLike | None, until: TimeLike | None) -> None:
         if since is not None:
-            self.add(f"{column} >= ?", _utc(since, "since"))
+            self.add(f"{column} >= ?", as_utc(since, "since"))
         if until is not None:
-            self.add(f"{column} < ?", _utc(until, "until"))
+            self.add(f"{column} < ?", as_utc(until, "until"))
 
     def among(self, column: str, values: str | Iterable[Any] | None) -> None:
-        if values is None:
+        wanted = items(values)
+        if wanted is None:
             return
-        items = [values] if isinstance(values, str | int) else list(values)
-        if not items:
+        if not wanted:
             self.add("false")
             return
-        self.add(f"{column} IN ({', '.join('?' for _ in items)})", *items)
+        self.add(f"{column} IN ({', '.join('?' for _ in wanted)})", *wanted)
 
     def sql(self) -> str:
         return f"WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
@@ -87,20 +72,11 @@ _ACTIVE = "ingests + offered + processed + failed + retried > 0"
 
 def _bounds(since: TimeLike | None, until: TimeLike | None
             ) -> tuple[datetime | None, datetime | None]:
-    return (None if since is None else _utc(since, "since"),
-            None if until is None else _utc(until, "until"))
+    return optional_utc(since, "since"), optional_utc(until, "until")
 
 
-def _limit(limit: int | None) -> str:
-    if limit is None:
-        return ""
-    if limit < 0:
-        raise BadInput(f"limit {limit} is negative")
-    return f"LIMIT {int(limit)}"
-
-
-class Store:
-    """A toolkit store. Open with :meth:`open`; use as a context manager to close it.
+class DuckDBStore(Store):
+    """A toolkit store in DuckDB. Open with :meth:`Store.open`; use as a context manager.
 
     Example:
         >>> with Store.open("toolkit.duckdb", read_only=True) as store:  # doctest: +SKIP
@@ -125,22 +101,11 @@ class Store:
     # -- opening and closing ------------------------------------------------------------
 
     @classmethod
-    def open(
-        cls, path: str | Path, *, read_only: bool = False, timeout: float = DEFAULT_TIMEOUT
-    ) -> Store:
-        """Open (or create) the store at ``path``.
-
-        Args:
-            path: A DuckDB file (created if missing and not ``read_only``), ``":memory:"``,
-                or an exported Parquet tree (always read-only).
-            read_only: Open for reading; many read-only processes may share a file.
-            timeout: Seconds to keep retrying while another process holds the file.
-
-        Raises:
-            BadInput: not a toolkit store, or one of another schema version.
-            StoreLocked: another process kept the file locked for ``timeout`` seconds.
-        """
-        name = str(path)
+    def _open(cls, path: str, *, read_only: bool, timeout: float = DEFAULT_TIMEOUT
+              ) -> DuckDBStore:
+        """Open (or create) the DuckDB file, ``:memory:`` or Parquet tree at ``path`` (see
+        :meth:`Store.open`)."""
+        name = path
         if parquet.is_tree(name):
             return cls(parquet.open_tree(name), name, read_only=True, parquet_tree=True)
         con = connect(name, read_only=read_only, timeout=timeout)
@@ -149,8 +114,8 @@ class Store:
         except MigrationNeeded:
             # An older store opened for reading: migrate it once, writable, then read.
             con.close()
-            cls.open(name, timeout=timeout).close()
-            return cls.open(name, read_only=True, timeout=timeout)
+            cls._open(name, read_only=False, timeout=timeout).close()
+            return cls._open(name, read_only=True, timeout=timeout)
         except BaseException:
             con.close()
             raise
@@ -161,20 +126,9 @@ class Store:
         with self._lock:
             self._con.close()
 
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         mode = "parquet" if self._parquet_tree else "read-only" if self._read_only else "writable"
-        return f"Store({self._path!r}, {mode})"
+        return f"DuckDBStore({self._path!r}, {mode})"
 
     @property
     def path(self) -> str:
@@ -188,8 +142,19 @@ class Store:
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
-        """The underlying DuckDB connection, for what the API does not cover."""
+        """The underlying DuckDB connection (DuckDB only: code meant for either backend
+        uses the :class:`Store` methods)."""
         return self._con
+
+    def meta(self, key: str) -> str | None:
+        """The value of ``key`` in the ``meta`` table, or ``None``."""
+        with self._lock:
+            return None if self._parquet_tree else get_meta(self._con, key)
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Set (or, with ``None``, delete) ``key`` in the ``meta`` table."""
+        with self.writing() as con:
+            set_meta(con, key, value)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -216,7 +181,7 @@ class Store:
             con.execute("COMMIT")
 
     def load(self, *paths: str | Path, refresh: bool = True) -> LoadResult:
-        """Load OTLP JSON files or directories of them (see ``otlp_json``).
+        """Load OTLP JSON files or directories of them (see ``toolkit.store.load``).
 
         Each block of a file (a few MiB of text) is one transaction; loading a file again
         adds nothing. Bad lines and
@@ -291,9 +256,8 @@ class Store:
     def _frame(
         self, table: str, where: _Filter, order: str, limit: int | None = None
     ) -> pd.DataFrame:
-        return self.sql(
-            f"SELECT * FROM {table} {where.sql()} ORDER BY {order} {_limit(limit)}", where.params
-        )
+        return self.sql(f"SELECT * FROM {table} {where.sql()} ORDER BY {order} "
+                        f"{limit_clause(limit)}", where.params)
 
     def rollup(
         self,
@@ -317,7 +281,7 @@ class Store:
         with self._lock:
             rows = self._con.execute(
                 "SELECT count(DISTINCT minute) FROM env_minute WHERE minute >= ? AND minute < ?",
-                [_utc(since, "since"), _utc(until, "until")],
+                [as_utc(since, "since"), as_utc(until, "until")],
             ).fetchall()
         return int(rows[0][0])
 
@@ -396,16 +360,16 @@ class Store:
         with self._lock:
             rows = self._con.execute(
                 "SELECT CAST(fitted AS VARCHAR) FROM detector_fits "
-                "WHERE hour = ? AND detectors = ?", [_utc(hour, "hour"), detectors]).fetchall()
+                "WHERE hour = ? AND detectors = ?", [as_utc(hour, "hour"), detectors]).fetchall()
         return rows[0][0] if rows else None
 
     def put_detector_fit(self, hour: TimeLike, detectors: str, fitted: str, *,
                          forget_before: TimeLike) -> None:
         """Keep a fit's JSON, and forget the fits of hours before ``forget_before``."""
-        stamp = _utc(hour, "hour")
+        stamp = as_utc(hour, "hour")
         with self.writing() as con:
             con.execute("DELETE FROM detector_fits WHERE (hour = ? AND detectors = ?) "
-                        "OR hour < ?", [stamp, detectors, _utc(forget_before, "forget_before")])
+                        "OR hour < ?", [stamp, detectors, as_utc(forget_before, "forget_before")])
             con.execute("INSERT INTO detector_fits (hour, detectors, fitted) VALUES (?, ?, ?)",
                         [stamp, detectors, fitted])
 
@@ -417,7 +381,7 @@ class Store:
         with self._lock:
             [(newest,)] = self._con.execute(
                 f"SELECT max(minute) FROM env_minute WHERE minute <= ? AND {_ACTIVE}",
-                [_utc(until, "until")]).fetchall()
+                [as_utc(until, "until")]).fetchall()
         return newest
 
     def environment_stats(
@@ -432,7 +396,7 @@ class Store:
                          / nullif(sum(offered) FILTER (WHERE minute >= $since), 0),
                        max(minute) FILTER (WHERE {_ACTIVE})
                 FROM env_minute WHERE minute <= $until GROUP BY environment ORDER BY environment
-            """, {"since": _utc(since, "since"), "until": _utc(until, "until")}).fetchall()
+            """, {"since": as_utc(since, "since"), "until": as_utc(until, "until")}).fetchall()
         return {r[0]: (r[1], None if r[2] is None else float(r[2]), r[3]) for r in rows}
 
     def tenants_of(self, environments: Iterable[str]) -> dict[str, str | None]:
@@ -507,15 +471,17 @@ class Store:
         (firing|resolved), ``opened_at``, ``resolved_at``, ``environments`` (list of str, in
         the order they joined), ``notifications``, ``pages``, ``summary``. Times naive UTC.
         """
+        import pandas as pd
+
         columns = ["incident", "rule", "severity", "status", "opened_at", "resolved_at",
                    "environments", "notifications", "pages", "summary"]
         if not self._has_table("alert_incidents"):
             return pd.DataFrame(columns=columns)
         where = _Filter()
         if until is not None:
-            where.add("i.opened_at < ?", _utc(until, "until"))
+            where.add("i.opened_at < ?", as_utc(until, "until"))
         if since is not None:
-            where.add("(i.resolved_at IS NULL OR i.resolved_at >= ?)", _utc(since, "since"))
+            where.add("(i.resolved_at IS NULL OR i.resolved_at >= ?)", as_utc(since, "since"))
         with self._lock:
             frame = self._con.execute(f"""
                 WITH e AS (
@@ -539,6 +505,8 @@ class Store:
         reminded|resolved), ``severity``, ``environments`` (list of str: the incident's, as
         of the change), ``summary``. Times naive UTC.
         """
+        import pandas as pd
+
         columns = ["occurred_at", "incident", "transition", "severity", "environments",
                    "summary"]
         if not self._has_table("alert_transitions"):
@@ -576,3 +544,49 @@ class Store:
             "SELECT environment, source, count(DISTINCT entity) AS entities "
             f"FROM logs {where.sql()} GROUP BY environment, source ORDER BY environment, source",
             where.params)
+
+    def last_deployment(self, until: TimeLike) -> datetime | None:
+        """Time of the newest ``engine.deployment`` record at or before ``until``."""
+        with self._lock:
+            return self._con.execute(
+                "SELECT max(time) FROM logs WHERE event_name = 'engine.deployment' "
+                "AND time <= ?", [as_utc(until, "until")]).fetchone()[0]
+
+    # -- the alert's state (schema.sql's alert_* tables; toolkit.alert.state decides) --------
+
+    def alert_last_run(self, before: TimeLike) -> datetime | None:
+        """When the newest alert run before ``before`` ran, or ``None``."""
+        with self._lock:
+            return alert_sql.last_run(self._con, as_utc(before, "before"))
+
+    def alert_open_incidents(self) -> tuple[list[IncidentRow], list[MemberRow]]:
+        """The firing incidents (by id) and their members."""
+        with self._lock:
+            return alert_sql.open_incidents(self._con)
+
+    def alert_watermarks(self) -> dict[str, datetime]:
+        """Per rule, the newest evidence already accounted for by a resolved incident."""
+        with self._lock:
+            return alert_sql.watermarks(self._con)
+
+    def alert_counters(self) -> list[CounterRow]:
+        """The wrongful-discard counters, one per environment."""
+        with self._lock:
+            return alert_sql.counters(self._con)
+
+    def record_alert_run(self, record: AlertRecord) -> None:
+        """Keep one run's decisions in one transaction: all of it, or (killed half-way)
+        nothing."""
+        with self.writing() as con:
+            alert_sql.record(con, record)
+
+    def alert_outbox(self, destinations: Sequence[str]) -> list[OutboxItem]:
+        """The payloads not yet delivered to any of ``destinations``, oldest first."""
+        with self._lock:
+            return alert_sql.outbox(self._con, destinations)
+
+    def mark_delivered(self, delivered: Sequence[int], failed: dict[int, str],
+                       at: datetime) -> None:
+        """Record which outbox items were delivered and which failed, in one transaction."""
+        with self.writing() as con:
+            alert_sql.mark(con, delivered, failed, at)

@@ -2,10 +2,11 @@
 ``otel_traces`` tables read as they are, the rollup and the exact audit computed inside
 ClickHouse, OTLP JSON loaded in the exporter's row shape. See ``docs/scale.md``.
 
-``ClickHouseStore`` has the read, audit and load methods of :class:`toolkit.store.Store`,
-with the same names and DataFrame shapes, so code written against one runs on the other.
-Needs the ``clickhouse`` extra (a server, ``clickhouse-connect``) or the ``chdb`` extra
-(embedded ClickHouse).
+``ClickHouseStore`` implements :class:`toolkit.store.Store` (reads, the audit's queries, the
+alert's state, the detector fits, loads) with the DuckDB store's DataFrame shapes, so code
+written against one runs on the other; ``Store.open`` returns one for a ``clickhouse://`` or
+``chdb:`` address. Needs the ``clickhouse`` extra (a server, ``clickhouse-connect``) or the
+``chdb`` extra (embedded ClickHouse).
 """
 
 from toolkit.store.clickhouse.connection import is_clickhouse, parse_target

@@ -11,14 +11,16 @@ statement becomes :class:`toolkit.errors.BadInput` with one line naming what is 
 from __future__ import annotations
 
 import io
+import logging
 import threading
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyarrow as pa
 
 from toolkit.errors import BadInput
+from toolkit.store.base import is_clickhouse
 
 __all__ = ["Connection", "Target", "connect", "is_clickhouse", "parse_target"]
 
@@ -32,12 +34,6 @@ CONNECT_TIMEOUT = 10
 _SETTINGS = {"session_timezone": "UTC", "join_use_nulls": 1, "prefer_column_name_to_alias": 1,
              "output_format_arrow_string_as_string": 1}
 
-_SCHEMES = ("clickhouse://", "clickhouses://", "chdb:")
-
-
-def is_clickhouse(target: str) -> bool:
-    """Whether ``target`` names a ClickHouse store (rather than a DuckDB file)."""
-    return str(target).startswith(_SCHEMES)
 
 
 @dataclass(frozen=True)
@@ -126,8 +122,9 @@ class Connection(Protocol):
 
     target: Target
 
-    def arrow(self, sql: str) -> pa.Table:
-        """Run a query and return its rows as Arrow."""
+    def arrow(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
+        """Run a query and return its rows as Arrow; ``params`` fill the query's
+        ``{name:Type}`` placeholders (ClickHouse's own parameter syntax)."""
         ...
 
     def command(self, sql: str) -> None:
@@ -151,6 +148,8 @@ class _Server:
             raise BadInput(f"{target.label}: ClickHouse needs the clickhouse-connect package "
                            "(pip install 'toolkit[clickhouse]')") from exc
         self.target = target
+        # The driver also logs what it raises; the toolkit says it once, in one line.
+        logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
         try:
             self._client = clickhouse_connect.get_client(
                 host=target.host, port=target.port, username=target.username,
@@ -161,9 +160,9 @@ class _Server:
             raise BadInput(f"{target.label}: cannot reach ClickHouse: {_first_line(exc)}"
                            ) from exc
 
-    def arrow(self, sql: str) -> pa.Table:
+    def arrow(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
         try:
-            return self._client.query_arrow(sql, use_strings=True)
+            return self._client.query_arrow(sql, parameters=params, use_strings=True)
         except Exception as exc:
             raise BadInput(f"{self.target.label}: {_first_line(exc)}") from exc
 
@@ -217,10 +216,10 @@ class _Embedded:
         self.command(f"CREATE DATABASE IF NOT EXISTS {target.database}")
         self.command(f"USE {target.database}")
 
-    def arrow(self, sql: str) -> pa.Table:
+    def arrow(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
         with self._lock:
             try:
-                return self._con.query(sql, "ArrowTable")
+                return self._con.query(sql, "ArrowTable", params=params)
             except Exception as exc:
                 raise BadInput(f"{self.target.label}: {_first_line(exc)}") from exc
 

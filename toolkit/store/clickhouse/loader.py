@@ -95,7 +95,7 @@ def _go_json(value: Any) -> str:
 
 
 def as_string(value: Any) -> str:
-    """One attribute value (as ``toolkit.store.values.decode_value`` gives it) rendered as
+    """One attribute value (as ``toolkit.otlp.decode.values.decode_value`` gives it) rendered as
     the Collector's ``pcommon.Value.AsString()`` renders it for the ClickHouse exporter."""
     if value is None:
         return ""
@@ -275,7 +275,7 @@ def _write(con: Connection, t: Tables, source: Store, log_where: str = "true",
 
 
 def load_file(con: Connection, t: Tables, path: Path) -> LoadResult:
-    """Load one OTLP JSON file (see ``toolkit.store.otlp_json``) into the Collector's tables.
+    """Load one OTLP JSON file (see ``toolkit.store.load``) into the Collector's tables.
 
     Returns:
         The counts, as the DuckDB store's ``load`` gives them: records already stored count

@@ -22,12 +22,20 @@ __all__ = [
     "set_meta",
 ]
 
-#: Bump when a ``toolkit_`` table changes (and say how to move an older database forward).
-SCHEMA_VERSION: Final = 1
+#: Bump when a ``toolkit_`` table changes (and say how to move an older database forward in
+#: :data:`_UPGRADABLE`).
+SCHEMA_VERSION: Final = 2
+
+#: Versions a writable open brings forward in place: version 2 only added tables (the
+#: detector fits and the alert's state), which schema.sql's ``CREATE TABLE IF NOT EXISTS``
+#: adds to a version-1 database.
+_UPGRADABLE: Final = ("1",)
 
 #: The toolkit's own tables, in schema.sql's order.
 TOOLKIT_TABLES: Final = ("meta", "env_minute", "job_logs", "log_minutes", "log_partitions",
-                         "rejected", "loaded_files")
+                         "rejected", "loaded_files", "detector_fits", "alert_runs",
+                         "alert_incidents", "alert_members", "alert_transitions",
+                         "alert_outbox", "alert_counters")
 
 #: The columns of ``toolkit_job_logs``, in order.
 JOB_LOG_COLUMNS: Final = (
@@ -79,17 +87,19 @@ def ensure_schema(con: Connection, *, writable: bool) -> Tables:
             raise BadInput(f"{label}: no table {db}.{table}: point the Collector's clickhouse "
                            f"exporter at database {db} first (or load OTLP files into it)")
     tables = Tables(db, logs, traces)
-    if not _columns(con, "toolkit_meta"):
-        if not writable:
-            raise BadInput(f"{label}: no toolkit tables in {db} yet (open it writable once)")
-        for statement in _statements("schema.sql"):
-            con.command(statement.replace("{db}", db))
-        set_meta(con, tables, "schema_version", str(SCHEMA_VERSION))
+    found_version = get_meta(con, tables, "schema_version") if _columns(
+        con, "toolkit_meta") else None
+    if found_version == str(SCHEMA_VERSION):
         return tables
-    found_version = get_meta(con, tables, "schema_version")
-    if found_version != str(SCHEMA_VERSION):
+    if found_version is not None and found_version not in _UPGRADABLE:
         raise BadInput(f"{label}: toolkit tables of schema version {found_version}, this "
                        f"toolkit reads version {SCHEMA_VERSION}")
+    if not writable:
+        state = "yet" if found_version is None else f"of version {SCHEMA_VERSION} yet"
+        raise BadInput(f"{label}: no toolkit tables in {db} {state} (open it writable once)")
+    for statement in _statements("schema.sql"):
+        con.command(statement.replace("{db}", db))
+    set_meta(con, tables, "schema_version", str(SCHEMA_VERSION))
     return tables
 
 

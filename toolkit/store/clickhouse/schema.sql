@@ -1,4 +1,4 @@
--- The toolkit's own tables in ClickHouse, schema version 1, beside the Collector's otel_logs
+-- The toolkit's own tables in ClickHouse, schema version 2, beside the Collector's otel_logs
 -- and otel_traces (which the toolkit reads and never alters). {db} is the database of the
 -- Collector's tables. Documented in docs/scale.md. Changing a column means a new version in
 -- toolkit/store/clickhouse/schema.py (SCHEMA_VERSION).
@@ -88,3 +88,92 @@ CREATE TABLE IF NOT EXISTS {db}.toolkit_loaded_files (
     duplicates   Int64,
     rejected     Int64
 ) ENGINE = MergeTree ORDER BY (file, loaded_at);
+
+-- Detectors fitted on an hour's history, as JSON (toolkit.detect.fitcache); the newest
+-- version of an (hour, detectors) wins. Advisory: a missing or stale fit is refitted.
+CREATE TABLE IF NOT EXISTS {db}.toolkit_detector_fits (
+    hour      DateTime('UTC'),
+    detectors String,
+    fitted    String,
+    version   UInt64
+) ENGINE = ReplacingMergeTree(version) ORDER BY (hour, detectors);
+
+-- toolkit alert's state (the DuckDB store's alert_* tables). ClickHouse has no transaction
+-- across statements, so a run's rows carry its run_id and count only once the run's row in
+-- toolkit_alert_runs exists, written last: a run killed half-way leaves rows nobody reads.
+-- Incidents, members, outbox items and counters are versioned (the newest committed version
+-- of a key is the current one); plain MergeTree, so that no merge drops a committed version
+-- in favour of an uncommitted one. The cron run holding the alert's flock is the only writer.
+CREATE TABLE IF NOT EXISTS {db}.toolkit_alert_runs (
+    run_id     String,
+    ran_at     DateTime64(6, 'UTC'),
+    data_until Nullable(DateTime64(6, 'UTC')),
+    firing     Int32,
+    notified   Int32
+) ENGINE = MergeTree ORDER BY ran_at;
+
+CREATE TABLE IF NOT EXISTS {db}.toolkit_alert_incidents (
+    run_id                String,
+    version               UInt64,
+    incident              String,
+    rule                  String,
+    status                String,
+    severity              String,
+    summary               String,
+    opened_at             DateTime64(6, 'UTC'),
+    resolved_at           Nullable(DateTime64(6, 'UTC')),
+    last_evidence_at      DateTime64(6, 'UTC'),
+    notified_at           DateTime64(6, 'UTC'),
+    notified_environments Array(String),
+    notifications         Int32,
+    pages                 Int32
+) ENGINE = MergeTree ORDER BY (incident, version);
+
+CREATE TABLE IF NOT EXISTS {db}.toolkit_alert_members (
+    run_id        String,
+    version       UInt64,
+    incident      String,
+    rule          String,
+    environment   String,
+    tenant        Nullable(String),
+    severity      String,
+    summary       String,
+    first_seen_at DateTime64(6, 'UTC'),
+    last_seen_at  DateTime64(6, 'UTC'),
+    evidence_at   DateTime64(6, 'UTC'),
+    evidence      Nullable(String)
+) ENGINE = MergeTree ORDER BY (incident, rule, environment, version);
+
+CREATE TABLE IF NOT EXISTS {db}.toolkit_alert_transitions (
+    run_id       String,
+    seq          UInt64,
+    occurred_at  DateTime64(6, 'UTC'),
+    incident     String,
+    rule         String,
+    transition   String,
+    level        String,
+    severity     String,
+    environments Array(String),
+    summary      String
+) ENGINE = MergeTree ORDER BY (occurred_at, incident, seq);
+
+CREATE TABLE IF NOT EXISTS {db}.toolkit_alert_outbox (
+    run_id       String,
+    version      UInt64,
+    id           Int64,
+    created_at   DateTime64(6, 'UTC'),
+    destination  String,
+    payload      String,
+    attempts     Int32,
+    delivered_at Nullable(DateTime64(6, 'UTC')),
+    last_error   Nullable(String)
+) ENGINE = MergeTree ORDER BY (id, version);
+
+CREATE TABLE IF NOT EXISTS {db}.toolkit_alert_counters (
+    run_id                  String,
+    version                 UInt64,
+    environment             String,
+    tenant                  Nullable(String),
+    wrongful_discards_total Int64,
+    counted_until           DateTime64(6, 'UTC')
+) ENGINE = MergeTree ORDER BY (environment, version);

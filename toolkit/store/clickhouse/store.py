@@ -1,9 +1,11 @@
-"""``ClickHouseStore``: the toolkit's store API over the Collector's ClickHouse tables.
+"""``ClickHouseStore``: the :class:`toolkit.store.Store` API over the Collector's ClickHouse
+tables.
 
-The methods have the names, arguments and DataFrame shapes (columns, dtypes, order) of
-:class:`toolkit.store.Store`, so the detectors (``rollup``, ``rollup_minutes``), the exact
-audit (``has_job_logs`` and its four queries) and the readers run unchanged on either. The
-rollup and the audit are computed inside ClickHouse; only their results cross the wire.
+The methods return the DataFrame shapes (columns, dtypes, order) of the DuckDB store, so the
+detectors, the exact audit, the alert and the report run unchanged on either. The rollup and
+the audit are computed inside ClickHouse; only their results cross the wire. The alert's
+state lives in ``toolkit_alert_*`` tables (see ``alerts`` for how a run is kept without
+transactions).
 
 What differs, because the exporter's rows keep less than the DuckDB store: attribute columns
 (``attributes``, ``resource_attributes``) are JSON objects of *strings* (the exporter's
@@ -15,19 +17,20 @@ scope attributes of spans) is ``NULL``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
-from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from toolkit.errors import BadInput
-from toolkit.store import Store, TimeLike
-from toolkit.store.clickhouse import audit, loader, rollup
+from toolkit.store.alerting import AlertRecord, CounterRow, IncidentRow, MemberRow, OutboxItem
+from toolkit.store.base import Store, TimeLike, as_utc, items, limit_clause, optional_utc
+from toolkit.store.clickhouse import alerts, audit, loader, rollup
 from toolkit.store.clickhouse.connection import Connection, connect
 from toolkit.store.clickhouse.frames import Converter
-from toolkit.store.clickhouse.schema import ensure_schema
+from toolkit.store.clickhouse.schema import ensure_schema, get_meta, set_meta
 from toolkit.store.clickhouse.sql import (
     in_list,
     literal,
@@ -40,42 +43,17 @@ from toolkit.store.clickhouse.sql import (
 from toolkit.store.load import LoadResult, expand_paths
 from toolkit.store.rollup import RollupRefresh
 
+if TYPE_CHECKING:
+    from toolkit.store.api import DuckDBStore
+
 __all__ = ["ClickHouseStore"]
 
 #: A rollup minute in which anything happened (as ``toolkit.store.api``).
 _ACTIVE = "ingests + offered + processed + failed + retried > 0"
 
 
-def _utc(value: TimeLike, what: str) -> datetime:
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise BadInput(f"{what} {value!r} is not a time") from exc
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert(UTC).tz_localize(None)
-    return stamp.to_pydatetime()
-
-
-def _optional(value: TimeLike | None, what: str) -> datetime | None:
-    return None if value is None else _utc(value, what)
-
-
-def _limit(limit: int | None) -> str:
-    if limit is None:
-        return ""
-    if limit < 0:
-        raise BadInput(f"limit {limit} is negative")
-    return f"LIMIT {int(limit)}"
-
-
-def _items(values: str | Iterable[object] | None) -> list[object] | None:
-    if values is None:
-        return None
-    return [values] if isinstance(values, str | int) else list(values)
-
-
-class ClickHouseStore:
-    """A toolkit store in ClickHouse. Open with :meth:`open`; use as a context manager.
+class ClickHouseStore(Store):
+    """A toolkit store in ClickHouse. Open with :meth:`Store.open`; use as a context manager.
 
     Example:
         >>> with ClickHouseStore.open("chdb:/var/lib/toolkit-ch") as store:  # doctest: +SKIP
@@ -92,23 +70,18 @@ class ClickHouseStore:
     # -- opening and closing ------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, *, read_only: bool = False, timeout: float = 30.0
-             ) -> ClickHouseStore:
+    def _open(cls, path: str, *, read_only: bool, timeout: float) -> ClickHouseStore:
         """Open the Collector's tables at ``path``: ``clickhouse://user:pass@host:port/db``
         (a server or cluster) or ``chdb:PATH[?database=NAME]`` (embedded ClickHouse).
-
-        Args:
-            path: The address.
-            read_only: Refuse writes (loads, rollup refreshes).
-            timeout: Unused (kept for the signature of ``Store.open``); a server connection
-                gives up after ``connection.CONNECT_TIMEOUT`` seconds.
+        ``timeout`` is unused: a server connection gives up after
+        ``connection.CONNECT_TIMEOUT`` seconds.
 
         Raises:
             BadInput: a malformed address, an unreachable server, no ``otel_logs`` or
                 ``otel_traces`` table, or toolkit tables of another schema version.
         """
         del timeout
-        con = connect(str(path))
+        con = connect(path)
         try:
             return cls(con, read_only=read_only)
         except BaseException:
@@ -120,13 +93,6 @@ class ClickHouseStore:
         with self._lock:
             self._con.close()
             self._frames.close()
-
-    def __enter__(self) -> ClickHouseStore:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"ClickHouseStore({self.path!r}, {'read-only' if self._read_only else 'writable'})"
@@ -165,7 +131,7 @@ class ClickHouseStore:
                 self.refresh_rollup()
         return total
 
-    def copy_from(self, store: Store, *, refresh: bool = True) -> LoadResult:
+    def copy_from(self, store: DuckDBStore, *, refresh: bool = True) -> LoadResult:
         """Copy a DuckDB store's spans and log records into the Collector's tables in the
         exporter's row shape, a day at a time (moving a store to ClickHouse); records
         already there are counted as duplicates."""
@@ -187,13 +153,29 @@ class ClickHouseStore:
 
     # -- reading ------------------------------------------------------------------------
 
-    def sql(self, query: str) -> pd.DataFrame:
-        """Any ClickHouse SQL, as a DataFrame."""
-        return self._frame(query)
-
-    def _frame(self, query: str, *, nullable_integers: bool = False) -> pd.DataFrame:
+    def meta(self, key: str) -> str | None:
+        """The value of ``key`` in ``toolkit_meta``, or ``None``."""
         with self._lock:
-            table = self._con.arrow(query)
+            return get_meta(self._con, self._tables, key)
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Set (or, with ``None``, delete) ``key`` in ``toolkit_meta``."""
+        with self._lock:
+            set_meta(self._writable(), self._tables, key, value)
+
+    def sql(self, query: str, params: Sequence[Any] | dict[str, Any] | None = None
+            ) -> pd.DataFrame:
+        """Any ClickHouse SQL, as a DataFrame; ``params`` (a dict) fill ClickHouse's own
+        ``{name:Type}`` placeholders."""
+        if params is not None and not isinstance(params, dict):
+            raise BadInput("ClickHouse query parameters are named: pass a dict for the "
+                           "query's {name:Type} placeholders")
+        return self._frame(query, params=params)
+
+    def _frame(self, query: str, *, nullable_integers: bool = False,
+               params: dict[str, Any] | None = None) -> pd.DataFrame:
+        with self._lock:
+            table = self._con.arrow(query, params)
         return self._frames.frame(table, nullable_integers=nullable_integers)
 
     def _scalar(self, query: str) -> object:
@@ -214,10 +196,10 @@ class ClickHouseStore:
         self._fresh()
         where = []
         if since is not None:
-            where.append(f"minute >= {literal(_utc(since, 'since'))}")
+            where.append(f"minute >= {literal(as_utc(since, 'since'))}")
         if until is not None:
-            where.append(f"minute < {literal(_utc(until, 'until'))}")
-        envs = _items(environments)
+            where.append(f"minute < {literal(as_utc(until, 'until'))}")
+        envs = items(environments)
         if envs is not None:
             where.append(f"environment IN {in_list(envs)}")
         return self._frame(f"""
@@ -232,8 +214,8 @@ class ClickHouseStore:
         """How many distinct minutes in ``[since, until)`` have rollup rows."""
         return int(self._scalar(f"""
             SELECT uniqExact(minute) FROM {self._tables.table('env_minute')}
-            WHERE minute >= {literal(_utc(since, 'since'))}
-              AND minute < {literal(_utc(until, 'until'))}""") or 0)
+            WHERE minute >= {literal(as_utc(since, 'since'))}
+              AND minute < {literal(as_utc(until, 'until'))}""") or 0)
 
     def rollup_range(self) -> tuple[datetime, datetime] | None:
         """First minute of the rollup and the end of its last minute; ``None`` if empty."""
@@ -253,14 +235,14 @@ class ClickHouseStore:
         newest = self._scalar(f"""
             SELECT toDateTime64(maxOrNull(minute), 0, 'UTC')
             FROM {self._tables.table('env_minute')}
-            WHERE minute <= {literal(_utc(until, 'until'))} AND {_ACTIVE}""")
+            WHERE minute <= {literal(as_utc(until, 'until'))} AND {_ACTIVE}""")
         return newest.replace(tzinfo=None) if isinstance(newest, datetime) else None
 
     def environment_stats(self, since: TimeLike, until: TimeLike
                           ) -> dict[str, tuple[str | None, float | None, datetime | None]]:
         """Per environment with rollup rows up to ``until``: its tenant, its dedup ratio over
         ``[since, until]`` (``None`` when nothing was offered) and its newest active minute."""
-        start = literal(_utc(since, "since"))
+        start = literal(as_utc(since, "since"))
         with self._lock:
             table = self._con.arrow(f"""
                 SELECT environment, any(tenant) AS tenant,
@@ -268,7 +250,7 @@ class ClickHouseStore:
                          / nullIf(sumIf(offered, minute >= {start}), 0) AS ratio,
                        toDateTime64(maxIfOrNull(minute, {_ACTIVE}), 0, 'UTC') AS newest
                 FROM {self._tables.table('env_minute')}
-                WHERE minute <= {literal(_utc(until, 'until'))}
+                WHERE minute <= {literal(as_utc(until, 'until'))}
                 GROUP BY environment ORDER BY environment""")
         return {env: (tenant, None if ratio is None else float(ratio),
                       None if newest is None else newest.replace(tzinfo=None))
@@ -289,12 +271,12 @@ class ClickHouseStore:
                   ) -> pd.DataFrame:
         where = []
         for column, values in filters.items():
-            items = _items(values)  # type: ignore[arg-type]
-            if items is not None:
-                where.append(f"{column} IN {in_list(items)}")
+            wanted = items(values)  # type: ignore[arg-type]
+            if wanted is not None:
+                where.append(f"{column} IN {in_list(wanted)}")
         return self._frame(f"SELECT * FROM {relation} "
                            f"{'WHERE ' + ' AND '.join(where) if where else ''} "
-                           f"ORDER BY {order} {_limit(limit)}")
+                           f"ORDER BY {order} {limit_clause(limit)}")
 
     def logs(self, since: TimeLike | None = None, until: TimeLike | None = None,
              environments: str | Iterable[str] | None = None,
@@ -303,8 +285,8 @@ class ClickHouseStore:
         """Log records with ``since <= time < until``, optionally narrowed to environments,
         event names, one trace or one job; in time order."""
         raw = [] if trace_id is None else [f"TraceId = {quote(trace_id.lower())}"]
-        relation = logs_relation(self._tables, _optional(since, "since"),
-                                 _optional(until, "until"), raw)
+        relation = logs_relation(self._tables, optional_utc(since, "since"),
+                                 optional_utc(until, "until"), raw)
         return self._narrowed(relation, "time, time_unix_nano, record_id", limit,
                               environment=environments, event_name=events,
                               job_id=None if job_id is None else int(job_id))
@@ -315,15 +297,11 @@ class ClickHouseStore:
               job_id: int | None = None, limit: int | None = None) -> pd.DataFrame:
         """Spans with ``since <= start_time < until``, optionally narrowed; in start order."""
         raw = [] if trace_id is None else [f"TraceId = {quote(trace_id.lower())}"]
-        relation = spans_relation(self._tables, _optional(since, "since"),
-                                  _optional(until, "until"), raw)
+        relation = spans_relation(self._tables, optional_utc(since, "since"),
+                                  optional_utc(until, "until"), raw)
         return self._narrowed(relation, "start_time, start_time_unix_nano, trace_id, span_id",
                               limit, environment=environments, name=names,
                               job_id=None if job_id is None else int(job_id))
-
-    def trace(self, trace_id: str) -> pd.DataFrame:
-        """Every span of one trace."""
-        return self.spans(trace_id=trace_id)
 
     def span_events(self, trace_id: str) -> pd.DataFrame:
         """The events of one trace's spans."""
@@ -349,7 +327,7 @@ class ClickHouseStore:
         version not older justifies, with both jobs' keys and traces."""
         self._fresh()
         return self._frame(audit.unjustified_drops(
-            self._tables, _optional(since, "since"), _optional(until, "until")),
+            self._tables, optional_utc(since, "since"), optional_utc(until, "until")),
             nullable_integers=True)
 
     def view_status(self, since: TimeLike | None = None, until: TimeLike | None = None, *,
@@ -357,7 +335,7 @@ class ClickHouseStore:
         """Keys with a job in the window whose view is behind the latest version demanded."""
         self._fresh()
         return self._frame(audit.view_status(
-            self._tables, _optional(since, "since"), _optional(until, "until"),
+            self._tables, optional_utc(since, "since"), optional_utc(until, "until"),
             as_of_end=as_of_end), nullable_integers=True)
 
     def job_accounting(self, since: TimeLike | None = None, until: TimeLike | None = None
@@ -365,7 +343,7 @@ class ClickHouseStore:
         """Jobs that end more than once, or end without having been created."""
         self._fresh()
         return self._frame(audit.job_accounting(
-            self._tables, _optional(since, "since"), _optional(until, "until")),
+            self._tables, optional_utc(since, "since"), optional_utc(until, "until")),
             nullable_integers=True)
 
     def environment_accounting(self, since: TimeLike | None = None,
@@ -373,10 +351,120 @@ class ClickHouseStore:
         """Per environment: jobs created, processed, failed, deduplicated and in flight."""
         self._fresh()
         return self._frame(audit.environment_accounting(
-            self._tables, _optional(since, "since"), _optional(until, "until")),
+            self._tables, optional_utc(since, "since"), optional_utc(until, "until")),
             nullable_integers=True)
 
     def rejected(self) -> pd.DataFrame:
         """Every line or record a load could not take, with the reason."""
         return self._frame(f"SELECT file, line, item, error, raw, rejected_at "
                            f"FROM {self._tables.table('rejected')} ORDER BY file, line, item")
+
+    # -- what the detectors' fit cache, the alert and the report read -------------------------
+
+    def detector_fit(self, hour: TimeLike, detectors: str) -> str | None:
+        """The JSON of the fit of ``detectors`` on the history ending at ``hour``, if kept."""
+        with self._lock:
+            return alerts.detector_fit(self._con, self._tables, as_utc(hour, "hour"), detectors)
+
+    def put_detector_fit(self, hour: TimeLike, detectors: str, fitted: str, *,
+                         forget_before: TimeLike) -> None:
+        """Keep a fit's JSON, and forget the fits of hours before ``forget_before``."""
+        with self._lock:
+            alerts.put_detector_fit(self._writable(), self._tables, as_utc(hour, "hour"),
+                                    detectors, fitted, as_utc(forget_before, "forget_before"))
+
+    def _deployment_records(self, since: TimeLike | None, until: TimeLike | None, *,
+                            inclusive: bool = False) -> str:
+        """``engine.deployment`` records in the window (``until`` included with
+        ``inclusive``), with their time, change and environment."""
+        event = "event_name = 'engine.deployment'"
+        relation = logs_relation(self._tables, optional_utc(since, "since"),
+                                 None if inclusive else optional_utc(until, "until"),
+                                 columns=["time", "event_name", "deployment_change",
+                                          "environment"])
+        bound = f" AND time <= {literal(as_utc(until, 'until'))}" if inclusive else ""
+        return f"SELECT * FROM {relation} WHERE {event}{bound}"
+
+    def last_deployment(self, until: TimeLike) -> datetime | None:
+        """Time of the newest ``engine.deployment`` record at or before ``until``."""
+        newest = self._scalar(f"SELECT maxOrNull(time) FROM "
+                              f"({self._deployment_records(None, until, inclusive=True)})")
+        return newest.replace(tzinfo=None) if isinstance(newest, datetime) else None
+
+    def deployments(self, since: TimeLike | None = None, until: TimeLike | None = None
+                    ) -> pd.DataFrame:
+        """Component changes (``engine.deployment`` records) with ``since <= time < until``:
+        columns ``time``, ``change``, ``environment`` (empty where it applied everywhere)."""
+        return self._frame(
+            "SELECT time, deployment_change AS change, coalesce(environment, '') AS environment "
+            f"FROM ({self._deployment_records(since, until)}) "
+            "ORDER BY time, change, environment")
+
+    def entity_counts(self, until: TimeLike | None = None) -> pd.DataFrame:
+        """Distinct source entities ingested per environment and source before ``until``
+        (columns ``environment``, ``source``, ``entities``)."""
+        relation = logs_relation(self._tables, None, optional_utc(until, "until"),
+                                 columns=["event_name", "environment", "source", "entity"])
+        return self._frame(
+            "SELECT environment, source, toInt64(uniqExact(entity)) AS entities "
+            f"FROM {relation} "
+            "WHERE event_name IN ('entity.ingested', 'job.skipped_unchanged') "
+            "GROUP BY environment, source ORDER BY environment, source")
+
+    def _lists(self, frame: pd.DataFrame, column: str) -> pd.DataFrame:
+        frame[column] = [list(v) for v in frame[column]]
+        return frame
+
+    def incidents(self, since: TimeLike | None = None, until: TimeLike | None = None
+                  ) -> pd.DataFrame:
+        """The alert's incidents that overlap ``[since, until)``, in the order they opened
+        (the columns of :meth:`toolkit.store.Store.incidents`)."""
+        return self._lists(self._frame(alerts.incidents(
+            self._tables, optional_utc(since, "since"), optional_utc(until, "until"))),
+            "environments")
+
+    def alert_transitions(self, since: TimeLike | None = None, until: TimeLike | None = None
+                          ) -> pd.DataFrame:
+        """Every notified change of an incident in ``[since, until)``, in time order."""
+        return self._lists(self._frame(alerts.transitions(
+            self._tables, optional_utc(since, "since"), optional_utc(until, "until"))),
+            "environments")
+
+    # -- the alert's state (toolkit_alert_*; see alerts for how a run is kept) --------------
+
+    def alert_last_run(self, before: TimeLike) -> datetime | None:
+        """When the newest complete alert run before ``before`` ran, or ``None``."""
+        with self._lock:
+            return alerts.last_run(self._con, self._tables, as_utc(before, "before"))
+
+    def alert_open_incidents(self) -> tuple[list[IncidentRow], list[MemberRow]]:
+        """The firing incidents (by id) and their members, as of the last complete run."""
+        with self._lock:
+            return alerts.open_incidents(self._con, self._tables)
+
+    def alert_watermarks(self) -> dict[str, datetime]:
+        """Per rule, the newest evidence already accounted for by a resolved incident."""
+        with self._lock:
+            return alerts.watermarks(self._con, self._tables)
+
+    def alert_counters(self) -> list[CounterRow]:
+        """The wrongful-discard counters, one per environment."""
+        with self._lock:
+            return alerts.counters(self._con, self._tables)
+
+    def record_alert_run(self, record: AlertRecord) -> None:
+        """Keep one run's decisions: its rows first, its run row last, which makes them
+        count (a run killed half-way leaves rows nobody reads)."""
+        with self._lock:
+            alerts.record(self._writable(), self._tables, record)
+
+    def alert_outbox(self, destinations: Sequence[str]) -> list[OutboxItem]:
+        """The payloads not yet delivered to any of ``destinations``, oldest first."""
+        with self._lock:
+            return alerts.outbox(self._con, self._tables, destinations)
+
+    def mark_delivered(self, delivered: Sequence[int], failed: dict[int, str],
+                       at: datetime) -> None:
+        """Record which outbox items were delivered and which failed, in one statement."""
+        with self._lock:
+            alerts.mark(self._writable(), self._tables, delivered, failed, at)
