@@ -18,18 +18,23 @@ def schedule(
     """Cron minutes from ``start`` to ``end``: every minute inside the ``dense`` windows,
     every ``sparse`` elsewhere (a replay cannot afford every minute of a week)."""
     minute = timedelta(minutes=1)
-    windows = sorted(dense)
+
+    def floor(t: datetime) -> datetime:
+        return t.replace(second=0, microsecond=0)
+
+    # whole minutes: a window starting at 09:24:35 is dense from 09:24 (cron runs on minutes)
+    windows = sorted((floor(lo), floor(hi) + (minute if hi != floor(hi) else timedelta()))
+                     for lo, hi in dense)
     out: list[datetime] = []
-    t = start.replace(second=0, microsecond=0)
+    t = floor(start)
     while t <= end:
         out.append(t)
         inside = any(lo <= t < hi for lo, hi in windows)
-        step = minute if inside else sparse
-        nxt = t + step
+        nxt = t + (minute if inside else sparse)
         # do not jump over the start of a dense window
         for lo, _ in windows:
             if t < lo < nxt:
-                nxt = lo.replace(second=0, microsecond=0)
+                nxt = lo
         t = nxt
     return out
 

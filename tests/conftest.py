@@ -1,0 +1,40 @@
+"""What the whole suite shares: recorded stores built once per test run, whichever worker asks.
+
+``pytest -n 2`` runs test files in two processes, so a session fixture would record the same
+simulation twice. :func:`shared_directory` builds a directory once per run (the run id that
+pytest-xdist gives every worker, or this process's own), under a lock, and hands the same path to
+every later caller; the controller removes them all when the run ends.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"solo-{os.getpid()}"
+_ROOT = Path(tempfile.gettempdir()) / f"toolkit-tests-{_RUN}"
+
+
+def shared_directory(name: str, build: Callable[[Path], None]) -> Path:
+    """``_ROOT/name``, filled by ``build(path)`` the first time any worker of this run asks;
+    callers must treat it as read-only (open stores with ``read_only=True``)."""
+    _ROOT.mkdir(exist_ok=True)
+    target = _ROOT / name
+    with open(_ROOT / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / ".built").exists():
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            build(target)
+            (target / ".built").touch()
+    return target
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The controller (not a worker) removes this run's shared directories."""
+    if not hasattr(session.config, "workerinput"):
+        shutil.rmtree(_ROOT, ignore_errors=True)
