@@ -93,15 +93,21 @@ def page_minutes(
         progress: called once per replayed minute.
     """
     one = pd.Timedelta(minutes=1)
-    spans: dict[tuple[str, bool], set[pd.Timestamp]] = {}
+    spans: dict[tuple[str, str], set[pd.Timestamp]] = {}
     for e in events:
         minutes = pd.date_range(e.detected + one, e.end + RECENT + one, freq="min")
-        spans.setdefault((e.environment, e.detector == "yield"), set()).update(minutes)
-    # A page needs a yield event and another detector's in the same environment's window.
+        kind = "yield" if e.detector == "yield" else \
+            "hint" if e.severity == PAGE else "other"
+        spans.setdefault((e.environment, kind), set()).update(minutes)
+    # A page needs a ratio detector's page hint, or a yield event and another detector's in
+    # the same environment's window.
     candidates: set[pd.Timestamp] = set()
-    for (env, is_yield), minutes in spans.items():
-        if is_yield:
-            candidates |= minutes & spans.get((env, False), set())
+    for (env, kind), minutes in spans.items():
+        if kind == "hint":
+            candidates |= minutes
+        elif kind == "yield":
+            candidates |= minutes & (spans.get((env, "other"), set())
+                                     | spans.get((env, "hint"), set()))
     waiting = set(stop_when_paged) if stop_when_paged is not None else None
     out: dict[str, list[pd.Timestamp]] = {}
     for now in sorted(candidates):
