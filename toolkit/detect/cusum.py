@@ -95,9 +95,10 @@ class BinomialCusum(Detector):
         max_step: cap on one minute's increment, in deduplications' worth.
         min_excess: fewest excess deduplications since the last zero.
         merge_gap: alarms whose segments are at most this many minutes apart form one event.
-        page_alpha, page_excess, page_slack: the yield test over the event so far that
-            makes it a ``page``: significance, fewest lost jobs beyond expectation, jobs
-            forgiven for work in flight (see :meth:`Detector._events`).
+        page_alpha, page_excess, page_slack, page_step: the yield test over the event so far
+            that makes it a ``page``: significance, fewest lost jobs beyond expectation,
+            jobs forgiven for work in flight, most lost jobs one minute counts for (see
+            :meth:`Detector._events`).
         lookback_minutes: history ``detect`` is given in incremental use.
         surge_backlog, congestion_backlog: minute classes, see :class:`Conditions`.
         prior_jobs: shrinkage of ratios towards the fleet, in jobs.
@@ -109,21 +110,23 @@ class BinomialCusum(Detector):
     def __init__(
         self, *, shift: float = 4.0, min_shift: float = 0.002, threshold: float = 10.0,
         max_step: float = 3.0, min_excess: float = 5.0, merge_gap: int = 30,
-        page_alpha: float = 1e-4, page_excess: float = 2.0,
-        page_slack: float = 1.0, lookback_minutes: int = 1440, surge_backlog: int = 100,
+        page_alpha: float = 1e-6, page_excess: float = 5.0,
+        page_slack: float = 4.0, page_step: float = 4.0,
+        lookback_minutes: int = 1440, surge_backlog: int = 100,
         congestion_backlog: int = 10, prior_jobs: float = 500.0,
     ) -> None:
         check_positive(threshold=threshold, max_step=max_step, min_excess=min_excess,
                        lookback_minutes=lookback_minutes, prior_jobs=prior_jobs)
         check_non_negative(min_shift=min_shift, merge_gap=merge_gap)
-        check_non_negative(page_excess=page_excess, page_slack=page_slack)
+        check_non_negative(page_slack=page_slack)
+        check_positive(page_excess=page_excess, page_step=page_step)
         check_probability(page_alpha=page_alpha)
         if shift <= 1:
             raise BadInput(f"shift must be > 1, got {shift!r}")
         self.shift, self.min_shift, self.threshold = shift, min_shift, threshold
         self.max_step, self.min_excess, self.merge_gap = max_step, min_excess, merge_gap
         self.page_alpha, self.lookback_minutes = page_alpha, lookback_minutes
-        self.page_excess, self.page_slack = page_excess, page_slack
+        self.page_excess, self.page_slack, self.page_step = page_excess, page_slack, page_step
         self.surge_backlog, self.congestion_backlog = surge_backlog, congestion_backlog
         self.prior_jobs = prior_jobs
 
@@ -137,7 +140,7 @@ class BinomialCusum(Detector):
                                       prior_jobs=self.prior_jobs)
         self.loss_ = OutputLoss.fit(grid, conditions=conditions, alpha=self.page_alpha,
                                     min_excess=self.page_excess, slack=self.page_slack,
-                                    max_step=self.page_slack + self.page_excess,
+                                    max_step=self.page_step,
                                     prior_jobs=self.prior_jobs)
 
     def _detect(self, grid: RollupGrid) -> list[Event]:
