@@ -3,13 +3,17 @@
 At every minute ``now`` a cron run calls :func:`toolkit.detect.window.detect` for
 ``[now - 10 min, now)`` and applies :func:`toolkit.detect.severity.statistical_severity` to
 each environment's events. Replaying that for every minute of a simulated day costs a detector
-run per minute, so the replay only visits minutes where the answer can be ``page``: the
-rule pages only with a yield event and another detector's event in the window, and every
-detector is causal (trailing windows over data before ``now``), so the events of the whole-run
-detection tell which minutes can hold both. Those minutes are replayed exactly, through the
-same ``detect`` the alert uses. (One approximation: the alert's CUSUM restarts from the start of
-its frame, 24 hours back, while the whole-run one runs from the start of the run; on runs
-longer than a day an alarm of one may be missing from the other.)
+run per minute, so the replay only visits minutes where the answer can be ``page``: the rule
+pages only on a ratio detector's ``page`` hint, or on a yield event with another detector's
+event, in the environment's window. Every detector is causal (trailing windows over data
+before ``now``) and decides its hint from data up to the minute it is raised (an event whose
+loss shows part-way is a ticket, then a page detected at that minute), and a live run counts
+at most what the whole run counts (its newest minute's jobs in flight wait a minute), so the
+events of the whole-run detection locate every minute a live run can page. Those minutes are
+replayed exactly, through the same ``detect`` the alert uses. (One approximation: the alert's
+CUSUM restarts from the start of its frame, 24 hours back, while the whole-run one runs from
+the start of the run; on runs longer than a day an alarm of one may be missing from the
+other.)
 """
 
 from __future__ import annotations
