@@ -560,7 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
              "scenario family", "toolkit evaluate --seed 1 --draws 13", _cmd_evaluate,
              store=False)
     p.add_argument("--seed", type=_non_negative_int, action="append",
-                   help="draw seed (repeatable; default: 21 to 25, the reported seeds; "
+                   help="draw seed (repeatable; default: 41 to 50, the reported seeds; "
                    "--quick: the one seed, default 7)")
     p.add_argument("--draws", type=_positive_int, default=13,
                    help="draws per seed (default 13: every fault class twice, every stress "

@@ -1,4 +1,5 @@
-"""The 7 May signature: dedup up only while other environments of the tenant have work."""
+"""The environment-blind signature: dedup up only while other environments of the tenant
+have work."""
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,8 @@ def detector(history):
 
 
 def test_rise_only_in_overlapping_minutes_is_the_signature(detector):
-    """Three discards in each overlapping minute, none in solo ones: the 7 May signature.
+    """Three discards in each overlapping minute, none in solo ones: the environment-blind
+    signature.
 
     Minute 102 is the first with five extra in the long window. From 146 the short window holds
     only minute 138's three of 50 overlapping jobs (p = 1.2e-6), no longer below alpha = 1e-6.

@@ -41,8 +41,8 @@ def test_three_jobs_never_fire(fitted, name):
 
 @pytest.mark.parametrize("name", ["tail", "cusum", "concurrency", "peers", "yield"])
 def test_three_jobs_are_not_pulled_in_by_corroboration(fitted, name):
-    """While three tenants show the 7 May signature at once, the three-job environment (and
-    its tenant's quiet DEV) stay out of every detector's events."""
+    """While three tenants show the environment-blind signature at once, the three-job
+    environment (and its tenant's quiet DEV) stay out of every detector's events."""
     at_once = np.zeros(M, dtype=np.int64)
     at_once[100] = 3
     extra = {f"{t}-prod": {"offered": 10, "deduplicated": at_once} for t in TENANTS}

@@ -16,7 +16,8 @@ def test_evaluate_family_json(capsys):
     assert result["summary"]["draws"] == {"fault": 1, "stress": 0, "normal": 0}
     assert [d["kind"] for d in result["draws"]] == ["env-blind-dedup"]
     assert set(result["summary"]["detectors"]) == {
-        "tail", "cusum", "concurrency", "peers", "yield", "any", "rule", "oracle-3", "oracle-5"}
+        "tail", "cusum", "concurrency", "peers", "yield", "any", "rule", "oracle-3", "oracle-4",
+        "oracle-5"}
 
 
 def test_evaluate_quick_table(capsys):

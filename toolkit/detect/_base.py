@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,9 @@ from toolkit.detect._grid import RollupGrid, to_grid
 from toolkit.detect._stats import runs
 from toolkit.detect.events import Event
 from toolkit.errors import BadInput, ToolkitError
+
+if TYPE_CHECKING:
+    from toolkit.detect.output import LossTally
 
 Describe = Callable[[int, int, int, int], tuple[str, str]]
 """``(row, peak, first, last) -> (explanation, severity)`` for one run of flagged minutes."""
@@ -118,27 +121,51 @@ class Detector(ABC):
         describe: Describe,
         merge_gap: int,
         starts: np.ndarray | None = None,
+        hints: LossTally | None = None,
     ) -> list[Event]:
         """Turn flagged minutes into events, one per run (runs closer than ``merge_gap`` merge).
+
+        With ``hints``, a run's ``page`` hint is decided as a live run decides it, from data up
+        to the minute it is raised: the first flagged minute at which the yield test over the
+        run so far shows a loss. A run that turns to a loss part-way is two events, a
+        ``ticket`` up to that minute and a ``page`` detected at it (a live run sees the first,
+        then both); a page hint, once raised, stays.
 
         Args:
             fire: ``(environments, minutes)`` booleans.
             score: evidence per minute; an event's score is its peak.
-            describe: explanation and severity of a run.
+            describe: explanation and severity of a run (``first``, ``last``: the span its
+                yield test covers).
             merge_gap: the most quiet minutes inside one event.
             starts: optional column of the estimated start for each flagged minute.
+            hints: the yield test over spans, to decide each run's hint as it goes.
         """
         rows, first, last = runs(fire, merge_gap)
         out = []
         for r, a, b in zip(rows.tolist(), first.tolist(), last.tolist(), strict=True):
-            peak = a + int(np.argmax(np.where(fire[r, a:b + 1], score[r, a:b + 1], -np.inf)))
-            text, severity = describe(r, peak, a, b)
             begin = a if starts is None else min(a, int(starts[r, a]))
-            out.append(Event(
-                environment=grid.environments[r], start=grid.time(begin), end=grid.time(b),
-                score=round(float(min(score[r, peak], 300.0)), 2), detector=self.name,
-                explanation=text, severity=severity, detected_at=grid.time(a),
-            ))
+            parts: list[tuple[int, int, int | None]] = [(a, b, None)]
+            if hints is not None:
+                ends = a + np.flatnonzero(fire[r, a:b + 1])
+                turn = hints.first_loss(r, a, ends)
+                if turn == a:
+                    parts = [(a, b, turn)]
+                elif turn is not None:
+                    parts = [(a, int(ends[ends < turn][-1]), None), (turn, b, turn)]
+            for lo, hi, turned in parts:
+                peak = lo + int(np.argmax(np.where(fire[r, lo:hi + 1], score[r, lo:hi + 1],
+                                                   -np.inf)))
+                text, severity = describe(r, peak, a, hi)
+                if turned is not None and severity != "page":
+                    # Lost output seen up to ``turned`` but not over the whole run: the hint
+                    # raised then stands, with the evidence it was raised on.
+                    text, severity = describe(r, peak, a, turned)
+                out.append(Event(
+                    environment=grid.environments[r], start=grid.time(begin if lo == a else lo),
+                    end=grid.time(hi), score=round(float(min(score[r, peak], 300.0)), 2),
+                    detector=self.name, explanation=text, severity=severity,
+                    detected_at=grid.time(lo),
+                ))
         return out
 
 

@@ -74,7 +74,10 @@ class ConcurrencySignature(Detector):
         corroborated_excess: fewest excess deduplications of a corroborated environment.
         overlap: ``"tenant"`` or ``"fleet"``, see :class:`Conditions`.
         merge_gap: quiet minutes bridged inside one event.
-        page_alpha: significance of the yield test that makes an event a ``page``.
+        page_alpha, page_excess, page_slack, page_step: the yield test over the event so far
+            that makes it a ``page``: significance, fewest lost jobs beyond expectation,
+            jobs forgiven for work in flight, most lost jobs one minute counts for (see
+            :meth:`Detector._events`).
         surge_backlog, congestion_backlog: minute classes, see :class:`Conditions`.
         prior_jobs: shrinkage of ratios towards the fleet, in jobs.
     """
@@ -88,13 +91,17 @@ class ConcurrencySignature(Detector):
         weak_alpha: float = 1e-3, min_tenants: int = 2, fleet_alpha: float = 1e-5,
         corroborated_excess: float = 2.0, overlap: str = "tenant",
         merge_gap: int = 30,
-        page_alpha: float = 1e-6, surge_backlog: int = 100, congestion_backlog: int = 10,
+        page_alpha: float = 1e-6, page_excess: float = 2.0,
+        page_slack: float = 1.0, page_step: float = 3.0,
+        surge_backlog: int = 100, congestion_backlog: int = 10,
         prior_jobs: float = 500.0,
     ) -> None:
         check_positive(short=short, long=long, min_excess=min_excess, prior_jobs=prior_jobs,
                        solo_lookback=solo_lookback, min_tenants=min_tenants,
                        corroborated_excess=corroborated_excess)
         check_non_negative(min_jobs=min_jobs, merge_gap=merge_gap)
+        check_non_negative(page_slack=page_slack)
+        check_positive(page_excess=page_excess, page_step=page_step)
         check_probability(alpha=alpha, solo_alpha=solo_alpha, weak_alpha=weak_alpha,
                           fleet_alpha=fleet_alpha, page_alpha=page_alpha)
         self.short, self.long, self.alpha = short, long, alpha
@@ -103,6 +110,7 @@ class ConcurrencySignature(Detector):
         self.weak_alpha, self.min_tenants, self.fleet_alpha = weak_alpha, min_tenants, fleet_alpha
         self.corroborated_excess, self.overlap = corroborated_excess, overlap
         self.merge_gap, self.page_alpha = merge_gap, page_alpha
+        self.page_excess, self.page_slack, self.page_step = page_excess, page_slack, page_step
         self.surge_backlog, self.congestion_backlog = surge_backlog, congestion_backlog
         self.prior_jobs = prior_jobs
         self._conditions()
@@ -119,7 +127,9 @@ class ConcurrencySignature(Detector):
         self.baseline_ = Baseline.fit(grid, model="concurrency", conditions=conditions,
                                       prior_jobs=self.prior_jobs)
         self.loss_ = OutputLoss.fit(grid, conditions=conditions, alpha=self.page_alpha,
-                                    min_excess=self.min_excess, prior_jobs=self.prior_jobs)
+                                    min_excess=self.page_excess, slack=self.page_slack,
+                                    max_step=self.page_step,
+                                    prior_jobs=self.prior_jobs)
         self.fleet_phi_ = self._fleet_dispersion(grid)
 
     def _overlap_terms(self, grid: RollupGrid) -> tuple[np.ndarray, ...]:
@@ -214,7 +224,7 @@ class ConcurrencySignature(Detector):
             text += f"; {loss.describe()}"
             return text, "page" if loss.is_loss else "ticket"
 
-        return self._events(grid, fire, score, describe, self.merge_gap)
+        return self._events(grid, fire, score, describe, self.merge_gap, hints=tally)
 
     def _fleet_p(
         self, window: Windowed, solo_ok: np.ndarray, variance: np.ndarray,

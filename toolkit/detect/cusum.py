@@ -95,7 +95,10 @@ class BinomialCusum(Detector):
         max_step: cap on one minute's increment, in deduplications' worth.
         min_excess: fewest excess deduplications since the last zero.
         merge_gap: alarms whose segments are at most this many minutes apart form one event.
-        page_alpha: significance of the yield test that makes an event a ``page``.
+        page_alpha, page_excess, page_slack, page_step: the yield test over the event so far
+            that makes it a ``page``: significance, fewest lost jobs beyond expectation,
+            jobs forgiven for work in flight, most lost jobs one minute counts for (see
+            :meth:`Detector._events`).
         lookback_minutes: history ``detect`` is given in incremental use.
         surge_backlog, congestion_backlog: minute classes, see :class:`Conditions`.
         prior_jobs: shrinkage of ratios towards the fleet, in jobs.
@@ -107,18 +110,23 @@ class BinomialCusum(Detector):
     def __init__(
         self, *, shift: float = 4.0, min_shift: float = 0.002, threshold: float = 10.0,
         max_step: float = 3.0, min_excess: float = 5.0, merge_gap: int = 30,
-        page_alpha: float = 1e-6, lookback_minutes: int = 1440, surge_backlog: int = 100,
+        page_alpha: float = 1e-6, page_excess: float = 5.0,
+        page_slack: float = 4.0, page_step: float = 4.0,
+        lookback_minutes: int = 1440, surge_backlog: int = 100,
         congestion_backlog: int = 10, prior_jobs: float = 500.0,
     ) -> None:
         check_positive(threshold=threshold, max_step=max_step, min_excess=min_excess,
                        lookback_minutes=lookback_minutes, prior_jobs=prior_jobs)
         check_non_negative(min_shift=min_shift, merge_gap=merge_gap)
+        check_non_negative(page_slack=page_slack)
+        check_positive(page_excess=page_excess, page_step=page_step)
         check_probability(page_alpha=page_alpha)
         if shift <= 1:
             raise BadInput(f"shift must be > 1, got {shift!r}")
         self.shift, self.min_shift, self.threshold = shift, min_shift, threshold
         self.max_step, self.min_excess, self.merge_gap = max_step, min_excess, merge_gap
         self.page_alpha, self.lookback_minutes = page_alpha, lookback_minutes
+        self.page_excess, self.page_slack, self.page_step = page_excess, page_slack, page_step
         self.surge_backlog, self.congestion_backlog = surge_backlog, congestion_backlog
         self.prior_jobs = prior_jobs
 
@@ -131,7 +139,9 @@ class BinomialCusum(Detector):
         self.baseline_ = Baseline.fit(grid, model="overall", conditions=conditions,
                                       prior_jobs=self.prior_jobs)
         self.loss_ = OutputLoss.fit(grid, conditions=conditions, alpha=self.page_alpha,
-                                    min_excess=self.min_excess, prior_jobs=self.prior_jobs)
+                                    min_excess=self.page_excess, slack=self.page_slack,
+                                    max_step=self.page_step,
+                                    prior_jobs=self.prior_jobs)
 
     def _detect(self, grid: RollupGrid) -> list[Event]:
         base = self.baseline_
@@ -156,20 +166,42 @@ class BinomialCusum(Detector):
             alarms, starts, values = cusum_alarms(steps[row], self.threshold, excess[row],
                                                   self.min_excess)
             for chain in _chains(alarms, starts, self.merge_gap):
-                events.append(self._event(grid, row, chain, alarms, starts, values, n, d,
-                                          p0[row], tally))
+                events += self._chain_events(grid, row, chain, alarms, starts, values, n, d,
+                                             p0[row], tally)
         return events
 
-    def _event(
+    def _chain_events(
         self, grid: RollupGrid, row: int, chain: list[int], alarms: list[int],
         starts: list[int], values: list[float], n: np.ndarray, d: np.ndarray, p0: float,
         tally: LossTally,
+    ) -> list[Event]:
+        """One chain of alarms as events: a ``ticket``, and from the first alarm at which the
+        yield test since the change's start shows a loss, a ``page`` (as a live run, which
+        sees the alarms up to now only, decides it)."""
+        begin = starts[chain[0]]
+        at = np.array([alarms[i] for i in chain])
+        turn = tally.first_loss(row, begin, at)
+        if turn is None:
+            return [self._event(grid, row, chain, alarms, values, begin, n, d, p0, tally)]
+        earlier = [i for i in chain if alarms[i] < turn]
+        later = [i for i in chain if alarms[i] >= turn]
+        paged = self._event(grid, row, later, alarms, values, begin, n, d, p0, tally, turn,
+                            start=turn if earlier else begin)
+        if not earlier:
+            return [paged]
+        return [self._event(grid, row, earlier, alarms, values, begin, n, d, p0, tally), paged]
+
+    def _event(
+        self, grid: RollupGrid, row: int, chain: list[int], alarms: list[int],
+        values: list[float], begin: int, n: np.ndarray, d: np.ndarray, p0: float,
+        tally: LossTally, turn: int | None = None, start: int | None = None,
     ) -> Event:
         first, last = alarms[chain[0]], alarms[chain[-1]]
-        begin = starts[chain[0]]
         jobs = float(n[row, begin:last + 1].sum())
         dedup = float(d[row, begin:last + 1].sum())
         loss = tally.span(row, begin, last)
+        if turn is not None and not loss.is_loss:
+            loss = tally.span(row, begin, turn)  # the evidence the page was raised on
         since = grid.time(begin).strftime("%Y-%m-%d %H:%M")
         stat = max(values[i] for i in chain)
         text = (
@@ -178,10 +210,10 @@ class BinomialCusum(Detector):
             f"vs {jobs * p0:.1f} expected at its {format_ratio(p0)} baseline; {loss.describe()}"
         )
         return Event(
-            environment=grid.environments[row], start=grid.time(begin), end=grid.time(last),
-            score=round(min(stat / math.log(10.0), 300.0), 2), detector=self.name,
-            explanation=text, severity="page" if loss.is_loss else "ticket",
-            detected_at=grid.time(first),
+            environment=grid.environments[row], start=grid.time(begin if start is None else start),
+            end=grid.time(last), score=round(min(stat / math.log(10.0), 300.0), 2),
+            detector=self.name, explanation=text,
+            severity="page" if turn is not None else "ticket", detected_at=grid.time(first),
         )
 
 

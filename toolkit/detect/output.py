@@ -144,21 +144,55 @@ class LossTally:
                                for k, v in terms.items()}
         return self._rows[row]
 
-    def span(self, row: int, first: int, last: int) -> LossEvidence:
-        """The yield test over minutes ``first - width + 1 .. last`` of environment ``row``."""
-        lo, hi = max(0, first - self.check.width + 1), last + 1
+    def _sums(self, row: int, first: int, ends: np.ndarray) -> tuple[np.ndarray, ...]:
+        """``(lost, jobs, expected, phi)`` over minutes ``first - width + 1 .. end`` for each
+        of ``ends``."""
+        lo, hi = max(0, first - self.check.width + 1), np.asarray(ends) + 1
         cum = self._cum(row)
         lost, jobs, expected, variance, weighted = (
-            float(cum[k][hi] - cum[k][lo]) for k in ("lost", "jobs", "expected", "variance",
-                                                     "phi_v")
-        )
-        phi = weighted / variance if variance > 1e-12 else 1.0
+            cum[k][hi] - cum[k][lo] for k in ("lost", "jobs", "expected", "variance", "phi_v"))
+        phi = np.where(variance > 1e-12, weighted / np.maximum(variance, 1e-12), 1.0)
+        return lost, jobs, expected, phi
+
+    def _p(self, counted: np.ndarray, jobs: np.ndarray, expected: np.ndarray,
+           phi: np.ndarray) -> np.ndarray:
+        """The span tests' p-values, evaluated only where the excess screen passes."""
+        p = np.ones(counted.shape)
+        screen = (counted > expected) & (counted - expected >= self.check.min_excess)
+        if screen.any():
+            p[screen] = overdispersed_sf(counted[screen], jobs[screen],
+                                         expected[screen] / np.maximum(jobs[screen], 1.0),
+                                         phi[screen])
+        return p
+
+    def span(self, row: int, first: int, last: int) -> LossEvidence:
+        """The yield test over minutes ``first - width + 1 .. last`` of environment ``row``."""
+        lost, jobs, expected, phi = (float(x[0]) for x in
+                                     self._sums(row, first, np.array([last])))
         counted = max(lost - self.check.slack, 0.0)
-        p = float(overdispersed_sf(counted, jobs, expected / max(jobs, 1.0), phi)) \
-            if counted > expected else 1.0
+        p = float(self._p(np.array([counted]), np.array([jobs]), np.array([expected]),
+                          np.array([phi]))[0])
         is_loss = p < self.check.alpha and counted - expected >= self.check.min_excess
+        lo, hi = max(0, first - self.check.width + 1), last + 1
         peak = int(self.grid.queue[row, lo:hi].max()) if hi > lo else 0
         return LossEvidence(lost, expected, jobs, p, peak, bool(is_loss))
+
+    def first_loss(self, row: int, first: int, ends: np.ndarray) -> int | None:
+        """The first of ``ends`` (ascending minute indices) at which the span from ``first``
+        shows a loss, or ``None``.
+
+        This is when a live run first sees the loss: a run at minute ``now`` sees an event
+        only up to its newest flagged minute, so its span test is this one at the last of
+        ``ends`` before ``now``. Deciding a hint here, rather than over the event's whole
+        span, keeps the hint free of data from after the minute it is raised.
+        """
+        ends = np.asarray(ends, dtype=np.int64)
+        if ends.size == 0:
+            return None
+        lost, jobs, expected, phi = self._sums(row, first, ends)
+        counted = np.maximum(lost - self.check.slack, 0.0)
+        hit = np.flatnonzero(self._p(counted, jobs, expected, phi) < self.check.alpha)
+        return int(ends[hit[0]]) if hit.size else None
 
 
 @dataclass(frozen=True, eq=False)

@@ -55,7 +55,10 @@ class PeerComparison(Detector):
         min_jobs: fewest jobs for an environment to be tested or to count as a peer.
         min_peers: fewest peers for a comparison.
         merge_gap: quiet minutes bridged inside one event.
-        page_alpha: significance of the yield test that makes an event a ``page``.
+        page_alpha, page_excess, page_slack, page_step: the yield test over the event so far
+            that makes it a ``page``: significance, fewest lost jobs beyond expectation,
+            jobs forgiven for work in flight, most lost jobs one minute counts for (see
+            :meth:`Detector._events`).
         surge_backlog, congestion_backlog: minute classes, see :class:`Conditions`.
         prior_jobs: shrinkage of ratios towards the fleet, in jobs.
     """
@@ -66,15 +69,20 @@ class PeerComparison(Detector):
     def __init__(
         self, *, short: int = 10, long: int = 60, alpha: float = 1e-6, min_excess: float = 5.0,
         min_jobs: int = 5, min_peers: int = 3, merge_gap: int = 30, page_alpha: float = 1e-6,
-        surge_backlog: int = 100, congestion_backlog: int = 10, prior_jobs: float = 500.0,
+        page_excess: float = 2.0, page_slack: float = 1.0, page_step: float = 3.0,
+        surge_backlog: int = 100,
+        congestion_backlog: int = 10, prior_jobs: float = 500.0,
     ) -> None:
         check_positive(short=short, long=long, min_excess=min_excess, prior_jobs=prior_jobs,
                        min_peers=min_peers)
         check_non_negative(min_jobs=min_jobs, merge_gap=merge_gap)
+        check_non_negative(page_slack=page_slack)
+        check_positive(page_excess=page_excess, page_step=page_step)
         check_probability(alpha=alpha, page_alpha=page_alpha)
         self.short, self.long, self.alpha = short, long, alpha
         self.min_excess, self.min_jobs, self.min_peers = min_excess, min_jobs, min_peers
         self.merge_gap, self.page_alpha = merge_gap, page_alpha
+        self.page_excess, self.page_slack, self.page_step = page_excess, page_slack, page_step
         self.surge_backlog, self.congestion_backlog = surge_backlog, congestion_backlog
         self.prior_jobs = prior_jobs
 
@@ -87,7 +95,9 @@ class PeerComparison(Detector):
         self.baseline_ = Baseline.fit(grid, model="overall", conditions=conditions,
                                       prior_jobs=self.prior_jobs)
         self.loss_ = OutputLoss.fit(grid, conditions=conditions, alpha=self.page_alpha,
-                                    min_excess=self.min_excess, prior_jobs=self.prior_jobs)
+                                    min_excess=self.page_excess, slack=self.page_slack,
+                                    max_step=self.page_step,
+                                    prior_jobs=self.prior_jobs)
 
     def _detect(self, grid: RollupGrid) -> list[Event]:
         base = self.baseline_
@@ -128,4 +138,4 @@ class PeerComparison(Detector):
             )
             return text, "page" if loss.is_loss else "ticket"
 
-        return self._events(grid, fire, score_of(worst), describe, self.merge_gap)
+        return self._events(grid, fire, score_of(worst), describe, self.merge_gap, hints=tally)

@@ -3,13 +3,17 @@
 At every minute ``now`` a cron run calls :func:`toolkit.detect.window.detect` for
 ``[now - 10 min, now)`` and applies :func:`toolkit.detect.severity.statistical_severity` to
 each environment's events. Replaying that for every minute of a simulated day costs a detector
-run per minute, so the replay only visits minutes where the answer can be ``page``: the
-rule pages only with a yield event and another detector's event in the window, and every
-detector is causal (trailing windows over data before ``now``), so the events of the whole-run
-detection tell which minutes can hold both. Those minutes are replayed exactly, through the
-same ``detect`` the alert uses. (One approximation: the alert's CUSUM restarts from the start of
-its frame, 24 hours back, while the whole-run one runs from the start of the run; on runs
-longer than a day an alarm of one may be missing from the other.)
+run per minute, so the replay only visits minutes where the answer can be ``page``: the rule
+pages only on a ratio detector's ``page`` hint, or on a yield event with another detector's
+event, in the environment's window. Every detector is causal (trailing windows over data
+before ``now``) and decides its hint from data up to the minute it is raised (an event whose
+loss shows part-way is a ticket, then a page detected at that minute), and a live run counts
+at most what the whole run counts (its newest minute's jobs in flight wait a minute), so the
+events of the whole-run detection locate every minute a live run can page. Those minutes are
+replayed exactly, through the same ``detect`` the alert uses. (One approximation: the alert's
+CUSUM restarts from the start of its frame, 24 hours back, while the whole-run one runs from
+the start of the run; on runs longer than a day an alarm of one may be missing from the
+other.)
 """
 
 from __future__ import annotations
@@ -93,15 +97,21 @@ def page_minutes(
         progress: called once per replayed minute.
     """
     one = pd.Timedelta(minutes=1)
-    spans: dict[tuple[str, bool], set[pd.Timestamp]] = {}
+    spans: dict[tuple[str, str], set[pd.Timestamp]] = {}
     for e in events:
         minutes = pd.date_range(e.detected + one, e.end + RECENT + one, freq="min")
-        spans.setdefault((e.environment, e.detector == "yield"), set()).update(minutes)
-    # A page needs a yield event and another detector's in the same environment's window.
+        kind = "yield" if e.detector == "yield" else \
+            "hint" if e.severity == PAGE else "other"
+        spans.setdefault((e.environment, kind), set()).update(minutes)
+    # A page needs a ratio detector's page hint, or a yield event and another detector's in
+    # the same environment's window.
     candidates: set[pd.Timestamp] = set()
-    for (env, is_yield), minutes in spans.items():
-        if is_yield:
-            candidates |= minutes & spans.get((env, False), set())
+    for (env, kind), minutes in spans.items():
+        if kind == "hint":
+            candidates |= minutes
+        elif kind == "yield":
+            candidates |= minutes & (spans.get((env, "other"), set())
+                                     | spans.get((env, "hint"), set()))
     waiting = set(stop_when_paged) if stop_when_paged is not None else None
     out: dict[str, list[pd.Timestamp]] = {}
     for now in sorted(candidates):
