@@ -2,7 +2,8 @@
 
 Each store is a real simulation (full telemetry, OTLP JSON lines files, ``Store.load``) of a
 named scenario on a one-tenant topology small enough to record in seconds, with seeded trace
-ids; session-scoped, so the report tests share each recording.
+ids; recorded once per test run (``tests.conftest.shared_directory``), so the report tests
+share each recording across workers.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import shared_directory
 from toolkit.store import Store
 from toolkit.telemetry import Telemetry
 from toolkit.workload import Topology, run_scenario
@@ -38,14 +40,14 @@ def record(directory: Path, scenario: str, tenant: Tenant = TENANT, seed: int = 
 
 
 @pytest.fixture(scope="session")
-def recorded(tmp_path_factory):
-    """``recorded(fault)``: the store path of that fault's scenario, recorded once."""
-    cache: dict[str, Path] = {}
+def recorded():
+    """``recorded(fault)``: the store path of that fault's scenario, recorded once per test
+    run whichever worker asks first (open it read-only)."""
 
     def get(fault: str) -> Path:
-        if fault not in cache:
-            cache[fault] = record(tmp_path_factory.mktemp(fault), SCENARIOS[fault])
-        return cache[fault]
+        directory = shared_directory(f"report-{fault}",
+                                     lambda path: record(path, SCENARIOS[fault]))
+        return directory / "store.duckdb"
 
     return get
 
