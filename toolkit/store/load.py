@@ -292,41 +292,43 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(rows[0][0]) if rows else 0
 
 
-def _load_spans(state: FileLoad, every_line: bool) -> None:
+def _stage(state: FileLoad, kind: str, statements: list[str]) -> tuple[int, int, str] | None:
+    """Stage one kind (``spans`` or ``logs``) from ``_t_lines`` and move its bad records to
+    the rejections: ``(records seen, rejected, the table of the good ones)``, or ``None`` when
+    the block holds none of that kind."""
     con = state.con
-    for statement in otlp_sql.stage_spans_sql("_t_lines", every_line, HOT_ATTRIBUTES):
+    for statement in statements:
         con.execute(statement)
-    seen = _count(con, "SELECT count(*) FROM _t_spans")
+    staged = f"_t_{kind}"
+    seen = _count(con, f"SELECT count(*) FROM {staged}")
     if not seen:
+        return None
+    bad = _record_rejections(state, staged, kind)
+    if not bad:
+        return seen, 0, staged
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _t_good_{kind} AS "
+                f"SELECT * FROM {staged} WHERE error IS NULL")
+    return seen, bad, f"_t_good_{kind}"
+
+
+def _load_spans(state: FileLoad, every_line: bool) -> None:
+    staged = _stage(state, "spans",
+                    otlp_sql.stage_spans_sql("_t_lines", every_line, HOT_ATTRIBUTES))
+    if staged is None:
         return
-    bad = _record_rejections(state, "_t_spans", "spans")
-    good = "_t_spans"
-    if bad:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _t_good_spans AS "
-            "SELECT * FROM _t_spans WHERE error IS NULL"
-        )
-        good = "_t_good_spans"
-    inserted = insert_spans(con, good, "_t_events", "_t_links")
+    seen, bad, good = staged
+    inserted = insert_spans(state.con, good, "_t_events", "_t_links")
     state.spans_loaded += inserted
     state.duplicates += seen - bad - inserted
 
 
 def _load_logs(state: FileLoad, every_line: bool) -> None:
-    con = state.con
-    for statement in otlp_sql.stage_logs_sql("_t_lines", every_line, HOT_ATTRIBUTES):
-        con.execute(statement)
-    seen = _count(con, "SELECT count(*) FROM _t_logs")
-    if not seen:
+    staged = _stage(state, "logs",
+                    otlp_sql.stage_logs_sql("_t_lines", every_line, HOT_ATTRIBUTES))
+    if staged is None:
         return
-    bad = _record_rejections(state, "_t_logs", "logs")
-    good = "_t_logs"
-    if bad:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _t_good_logs AS SELECT * FROM _t_logs WHERE error IS NULL"
-        )
-        good = "_t_good_logs"
-    inserted = insert_logs(con, good).inserted
+    seen, bad, good = staged
+    inserted = insert_logs(state.con, good).inserted
     state.logs_loaded += inserted
     state.duplicates += seen - bad - inserted
 
