@@ -9,7 +9,7 @@
 3. ``toolkit load sample_logs/may7`` into a new store. Issue 14's target: 300 MB. Then
    where it goes: resident memory (``VmRSS``) after importing numpy, pyarrow and DuckDB
    (what the load path needs), after opening the store, and its highest value over the
-   blocks of the load, for blocks of 16 MiB (the default) and 4 MiB of text.
+   blocks of the load, for blocks of 8 MiB (the default) and 4 MiB of text.
 4. ``toolkit load --spool`` of a spool of poison (issue 11: seconds and a few hundred MB,
    never a MemoryError): a gzip bomb (1 GiB of spaces), a symlink to ``/dev/zero``, 20 MB
    of blank lines, a 70 MiB line, binary data.
@@ -128,7 +128,7 @@ def main() -> None:
         rss, seconds, code = run("load", str(SAMPLE), "--db", str(root / "may7.duckdb"))
         print(f"load sample_logs/may7 (7.5 MB gzip, 206 MB of JSON): peak RSS {rss} MB, "
               f"{seconds:.1f} s, exit {code}")
-        for mib in (16, 4):
+        for mib in (8, 4):
             subprocess.run([sys.executable, "-c", _STEPS, str(mib << 20),
                             str(root / f"steps-{mib}.duckdb")], check=True, cwd=ROOT)
 

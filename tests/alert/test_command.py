@@ -114,3 +114,40 @@ def test_generator_url_template_names_the_incident(tmp_path, receiver):
     urls = {a["labels"]["alertname"]: a["generatorURL"] for a in receiver.bodies[0]}
     assert urls["telemetry_absent"] == (
         "https://grafana.example/d/toolkit?var-incident=telemetry_absent-20240507T1250")
+
+
+def test_the_cron_path_reads_without_pandas_or_pyarrow(tmp_path):
+    """A cron run without a spool decides from numpy arrays and records: importing pandas
+    and pyarrow would be about half of a cold run's time. The run still audits (one drop
+    folded into another environment's job pages) and runs the detectors."""
+    db = tmp_path / "s.duckdb"
+    feed(db, tmp_path, 0, 29)
+    key = {"pipeline__source": "cms", "pipeline__entity": "home", "pipeline__schema": "page"}
+    drop = tmp_path / "drop.jsonl"
+    drop.write_text(jsonl(logs_request([log_record(
+        T0 + 60 * 20 + 30, "acme-prod", "job.deduplicated", **key, pipeline__job__id=7,
+        pipeline__job__version=2, pipeline__dedup__survivor__job__id=8,
+        pipeline__dedup__survivor__tenant="globex",
+        pipeline__dedup__survivor__environment="globex-prod",
+        pipeline__dedup__survivor__source="cms", pipeline__dedup__survivor__entity="home",
+        pipeline__dedup__survivor__schema="page", pipeline__dedup__survivor__state="pending",
+        pipeline__dedup__survivor__version=2)])))
+    with Store.open(db) as store:
+        store.load(drop)
+    now = (START + timedelta(minutes=31)).strftime("%Y-%m-%dT%H:%M")
+    code = f"""
+import json, sys
+import toolkit.cli, toolkit.detect.window as window
+ran = []
+detect = window.detect
+window.detect = lambda *a, **k: ran.append(1) or detect(*a, **k)
+code = toolkit.cli.main(["alert", "--db", {str(db)!r}, "--now", {now!r}, "--json"])
+print(json.dumps({{"exit": code, "detected": len(ran),
+                  "loaded": sorted(m for m in ("pandas", "pyarrow") if m in sys.modules)}}))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    out, status = proc.stdout.strip().splitlines()[:-1], json.loads(proc.stdout.splitlines()[-1])
+    assert status == {"exit": 1, "detected": 1, "loaded": []}
+    [wrongful] = firing(json.loads("\n".join(out)), "wrongful_discards")
+    assert (wrongful["environments"], wrongful["severity"]) == (["acme-prod"], "page")

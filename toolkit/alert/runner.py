@@ -223,11 +223,13 @@ def store_opener(db: str, *, spool: str | None = None) -> Callable[[], Store]:
                        "clickhouse exporter writes its tables directly)")
 
     def connect() -> Store:
-        from toolkit.store import DuckDBStore, Store, fold_spool
+        from toolkit.store import DuckDBStore, Store
 
         store = Store.open(db)
         try:
             if spool and isinstance(store, DuckDBStore):
+                from toolkit.store import fold_spool  # the loader and pyarrow: only with a spool
+
                 fold_spool(store, spool)
             store.refresh_rollup()
         except BaseException:

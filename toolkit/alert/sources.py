@@ -27,10 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from toolkit.alert.findings import ABSENT, ANOMALY, NOT_ARMED, PAGE, TICKET, WRONGFUL, Finding
-from toolkit.detect.audit import Window, unjustified_drop
 from toolkit.detect.fitcache import StoreFitCache
 from toolkit.detect.severity import statistical_severity
 
@@ -76,24 +73,28 @@ def _span(delta: timedelta) -> str:
 def audit_findings(
     store: Store, now: datetime, config: SourceConfig
 ) -> tuple[list[Finding], dict[str, tuple[str | None, list[datetime]]]]:
-    drops = unjustified_drop(store, Window(now - config.audit_window, now))
+    """One ``wrongful_discards`` finding per environment with unjustified drops in the audit
+    window (the audit's rule, read as records: the cron path builds no DataFrame)."""
+    by_env: dict[str, list[dict]] = {}
+    for record in store.unjustified_drop_records(now - config.audit_window, now):
+        by_env.setdefault(record["environment"], []).append(record)
     findings = []
     times: dict[str, tuple[str | None, list[datetime]]] = {}
-    for env, rows in drops.groupby("environment", sort=True):
-        stamps = rows.time.dt.to_pydatetime()
+    for env in sorted(by_env):
+        rows = by_env[env]
+        stamps = [r["time"] for r in rows]
         first, last = min(stamps), max(stamps)
-        tenants = rows.tenant.dropna()
-        tenant = str(tenants.iloc[0]) if len(tenants) else None
-        times[env] = (tenant, list(stamps))
-        others = sorted(set(rows.survivor_environment.dropna()) - {env})
+        tenant = next((str(r["tenant"]) for r in rows if r["tenant"] is not None), None)
+        times[env] = (tenant, stamps)
+        others = sorted({r["survivor_environment"] for r in rows
+                         if r["survivor_environment"] is not None} - {env})
         folded = f", folded into jobs of {', '.join(others)}" if others else ""
         examples = [
             {"job_id": int(r["job_id"]), "entity": r["entity"], "schema": r["schema"],
-             "survivor_job_id": None if pd.isna(r["survivor_job_id"])
+             "survivor_job_id": None if r["survivor_job_id"] is None
              else int(r["survivor_job_id"]),
              "survivor_environment": r["survivor_environment"], "trace_id": r["trace_id"]}
-            for r in rows.head(3)[["job_id", "entity", "schema", "survivor_job_id",
-                                   "survivor_environment", "trace_id"]].to_dict("records")]
+            for r in rows[:3]]
         findings.append(Finding(
             WRONGFUL, env, PAGE,
             f"{len(rows)} jobs wrongly discarded in {env} in the last "
@@ -143,9 +144,9 @@ def detector_findings(
             ANOMALY, env, severity,
             f"dedup ratio anomalous in {env} ({', '.join(names_seen)}): "
             f"{strongest.explanation}",
-            min(e.start for e in events).to_pydatetime(),
+            min(e.start for e in events),
             {"detectors": names_seen, "events": [e.to_dict() for e in events[:5]]},
-            evidence_at=min(max(e.end for e in events).to_pydatetime(), now),
+            evidence_at=min(max(e.end for e in events), now),
         ))
     return findings
 

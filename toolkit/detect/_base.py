@@ -13,14 +13,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
-import pandas as pd
 
-from toolkit.detect._grid import RollupGrid, to_grid
+from toolkit.detect._grid import Columns, RollupGrid, naive_utc, to_grid
 from toolkit.detect._stats import runs
 from toolkit.detect.events import Event
 from toolkit.errors import BadInput, ToolkitError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from toolkit.detect.output import LossTally
 
 Describe = Callable[[int, int, int, int], tuple[str, str]]
@@ -43,7 +44,7 @@ class Detector(ABC):
     requires: ClassVar[tuple[str, ...]] = ("offered", "deduplicated")
 
     # -- the public, validating API ---------------------------------------------------------
-    def fit(self, history: pd.DataFrame | RollupGrid) -> Self:
+    def fit(self, history: pd.DataFrame | Columns | RollupGrid) -> Self:
         """Learn the baseline from history rows of ``env_minute``; returns ``self``.
 
         Raises:
@@ -54,7 +55,7 @@ class Detector(ABC):
 
     def detect(
         self,
-        frame: pd.DataFrame | RollupGrid,
+        frame: pd.DataFrame | Columns | RollupGrid,
         since: object = None,
         until: object = None,
     ) -> list[Event]:
@@ -72,15 +73,15 @@ class Detector(ABC):
             raise NotFittedError(f"detector {self.name!r} is not fitted: call fit(history) first")
         grid = to_grid(frame, self.requires, who=self.name)
         events = self._detect(grid)
-        lo = None if since is None else pd.Timestamp(since)
-        hi = None if until is None else pd.Timestamp(until)
+        lo = None if since is None else naive_utc(since)
+        hi = None if until is None else naive_utc(until)
         kept = [e for e in events
                 if (lo is None or e.end >= lo) and (hi is None or e.start <= hi)]
         return sorted(kept, key=lambda e: (e.detected, e.environment))
 
     __call__ = detect
 
-    def fit_detect(self, frame: pd.DataFrame | RollupGrid) -> list[Event]:
+    def fit_detect(self, frame: pd.DataFrame | Columns | RollupGrid) -> list[Event]:
         """Fit on ``frame`` and detect in it (a quick look; in-sample, so optimistic)."""
         grid = to_grid(frame, self.requires, who=self.name)
         return self.fit(grid).detect(grid)

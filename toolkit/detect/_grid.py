@@ -8,14 +8,21 @@ exactly what the dense layout fills in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from toolkit.errors import BadInput
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: A rollup read as one numpy array per column (``Store.rollup_columns``).
+Columns = Mapping[str, np.ndarray]
 
 COUNTERS = (
     "ingests", "skipped_unchanged", "offered", "deduplicated", "follow_ups", "processed",
@@ -68,18 +75,20 @@ class RollupGrid:
             raise BadInput(f"the grid holds no column {column!r} (not in the frame, or not "
                            f"among the columns asked of to_grid)") from None
 
-    def time(self, index: int) -> pd.Timestamp:
-        """The minute at column ``index``."""
-        return pd.Timestamp(self.start + np.timedelta64(int(index), "m"))
+    def time(self, index: int) -> datetime:
+        """The minute at column ``index`` (naive UTC)."""
+        return _EPOCH + timedelta(minutes=int(self.start.astype(np.int64)) + int(index))
 
     def times(self) -> pd.DatetimeIndex:
         """Every minute of the grid, in column order."""
+        import pandas as pd
+
         return pd.date_range(self.time(0), periods=self.minutes, freq="min")
 
     def index_of(self, when: object) -> int:
         """Column of the minute holding ``when`` (may lie outside ``[0, minutes)``)."""
-        stamp = _as_utc_naive(pd.Timestamp(when))
-        return int((stamp.to_datetime64().astype("datetime64[m]") - self.start).astype(int))
+        return int(np.datetime64(naive_utc(when), "m").astype(np.int64)
+                   - self.start.astype(np.int64))
 
     def row(self, environment: str) -> int:
         """Row of ``environment``; :class:`BadInput` if the rollup does not hold it."""
@@ -124,7 +133,7 @@ class RollupGrid:
     @cached_property
     def siblings_active(self) -> np.ndarray:
         """Another environment of the same tenant had work this minute."""
-        codes, _ = pd.factorize(pd.Series(self.tenants))
+        _, codes = np.unique(np.array(self.tenants, dtype=object), return_inverse=True)
         onehot = np.zeros((len(self.tenants), int(codes.max()) + 1), dtype=np.float32)
         onehot[np.arange(len(self.tenants)), codes] = 1.0
         active = self.active.astype(np.float32)
@@ -137,55 +146,103 @@ class RollupGrid:
         return (self.active_envs[None, :] - self.active.astype(np.int64)) > 0
 
 
-def _as_utc_naive(stamp: pd.Timestamp) -> pd.Timestamp:
+_EPOCH = datetime(1970, 1, 1)
+
+
+def naive_utc(when: object) -> datetime:
+    """``when`` (a ``datetime``, ``numpy.datetime64``, pandas time or text) as a naive UTC
+    ``datetime``; pandas is imported only for what the standard library cannot read."""
+    if type(when) is datetime:
+        return when if when.tzinfo is None else when.astimezone(UTC).replace(tzinfo=None)
+    import pandas as pd
+
+    stamp = pd.Timestamp(when)
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp
+    return stamp.to_pydatetime()
 
 
-def _minutes(column: pd.Series) -> np.ndarray:
-    """Whole minutes since the epoch (UTC) of a datetime-like column."""
-    try:
-        if isinstance(column.dtype, pd.DatetimeTZDtype):
-            column = column.dt.tz_convert("UTC").dt.tz_localize(None)
-        elif not pd.api.types.is_datetime64_dtype(column.dtype):
-            column = pd.to_datetime(column, utc=True).dt.tz_localize(None)
-    except (TypeError, ValueError) as exc:
-        raise BadInput(f"column 'minute' does not hold times: {exc}") from None
-    if column.isna().any():
+def _frame_columns(frame: pd.DataFrame, wanted: set[str]) -> dict[str, np.ndarray]:
+    """The ``wanted`` columns of a DataFrame as numpy arrays, times as naive UTC, each checked
+    as the grid needs it (whole numbers, no gaps)."""
+    import pandas as pd
+
+    columns: dict[str, np.ndarray] = {}
+    for name in frame.columns:
+        if name not in wanted:
+            continue
+        column = frame[name]
+        if name == "minute":
+            try:
+                if isinstance(column.dtype, pd.DatetimeTZDtype):
+                    column = column.dt.tz_convert("UTC").dt.tz_localize(None)
+                elif not pd.api.types.is_datetime64_dtype(column.dtype):
+                    column = pd.to_datetime(column, utc=True).dt.tz_localize(None)
+            except (TypeError, ValueError) as exc:
+                raise BadInput(f"column 'minute' does not hold times: {exc}") from None
+            if column.isna().any():
+                raise BadInput("column 'minute' has missing values")
+        elif name in _INTEGER_COLUMNS:
+            if not pd.api.types.is_numeric_dtype(column.dtype) or \
+                    pd.api.types.is_bool_dtype(column):
+                raise BadInput(f"column {name!r} must hold whole numbers, not {column.dtype}")
+            if column.isna().any():
+                raise BadInput(f"column {name!r} has missing values")
+            columns[str(name)] = column.to_numpy(dtype=np.int64)
+            continue
+        columns[str(name)] = column.to_numpy()
+    return columns
+
+
+_INTEGER_COLUMNS = frozenset((*COUNTERS, "backlog", "active_envs"))
+
+
+def _minutes(column: np.ndarray) -> np.ndarray:
+    """Whole minutes since the epoch (UTC) of a ``datetime64`` column."""
+    if np.ma.is_masked(column):
         raise BadInput("column 'minute' has missing values")
-    return column.to_numpy().astype("datetime64[m]").astype(np.int64)
+    column = np.ma.getdata(column)
+    if not np.issubdtype(column.dtype, np.datetime64):
+        raise BadInput(f"column 'minute' does not hold times, but {column.dtype}")
+    return column.astype("datetime64[m]").astype(np.int64)
 
 
-def _integers(frame: pd.DataFrame, name: str) -> np.ndarray:
-    column = frame[name]
-    if not pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column):
-        raise BadInput(f"column {name!r} must hold whole numbers, not {column.dtype}")
-    if column.isna().any():
+def _integers(columns: Columns, name: str) -> np.ndarray:
+    column = columns[name]
+    if np.ma.is_masked(column):
         raise BadInput(f"column {name!r} has missing values")
-    values = column.to_numpy(dtype=np.int64)
+    column = np.ma.getdata(column)
+    if column.dtype.kind not in "iuf":
+        raise BadInput(f"column {name!r} must hold whole numbers, not {column.dtype}")
+    if column.dtype.kind == "f" and np.isnan(column).any():
+        raise BadInput(f"column {name!r} has missing values")
+    values = column.astype(np.int64, copy=False)
     if values.size and values.min() < 0:
         raise BadInput(f"column {name!r} has negative values")
     return values
 
 
-def check_columns(frame: pd.DataFrame, required: Iterable[str], who: str) -> None:
-    """Raise :class:`BadInput` naming what ``who`` needs when ``frame`` lacks columns or rows."""
-    if not isinstance(frame, pd.DataFrame):
-        raise BadInput(f"{who} needs an env_minute DataFrame, got {type(frame).__name__}")
+def check_columns(frame: pd.DataFrame | Columns, required: Iterable[str], who: str) -> None:
+    """Raise :class:`BadInput` naming what ``who`` needs when ``frame`` (a DataFrame, or
+    columns as numpy arrays) lacks columns or rows."""
+    names = getattr(frame, "columns", None)
+    if names is None:
+        if not isinstance(frame, Mapping):
+            raise BadInput(f"{who} needs an env_minute DataFrame, got {type(frame).__name__}")
+        names = frame.keys()
     required = tuple(dict.fromkeys((*KEY_COLUMNS, *required)))
-    missing = [c for c in required if c not in frame.columns]
+    missing = [c for c in required if c not in names]
     if missing:
         raise BadInput(
             f"{who}: the env_minute frame lacks column(s) {', '.join(missing)} "
             f"(needs {', '.join(required)}; see docs/contracts.md)"
         )
-    if frame.empty:
+    if len(frame[KEY_COLUMNS[0]]) == 0:
         raise BadInput(f"{who}: the env_minute frame is empty; there is nothing to work on")
 
 
 def to_grid(
-    frame: pd.DataFrame | RollupGrid,
+    frame: pd.DataFrame | Columns | RollupGrid,
     required: Iterable[str] = ("offered", "deduplicated"),
     who: str = "detector",
 ) -> RollupGrid:
@@ -195,7 +252,8 @@ def to_grid(
     several detectors on one frame converts once.
 
     Args:
-        frame: rows of ``env_minute`` (docs/contracts.md), in any order, or a grid.
+        frame: rows of ``env_minute`` (docs/contracts.md), in any order, as a DataFrame or as
+            one numpy array per column (``Store.rollup_columns``: no pandas needed), or a grid.
         required: columns the caller needs besides ``minute`` and ``environment``.
         who: named in error messages.
 
@@ -210,8 +268,15 @@ def to_grid(
             raise BadInput(f"{who}: the rollup lacks column(s) {', '.join(missing)}")
         return frame
     check_columns(frame, required, who)
-    minutes = _minutes(frame["minute"])
-    codes, envs = pd.factorize(frame["environment"], sort=True)
+    names = frozenset(map(str, frame.columns if hasattr(frame, "columns") else frame.keys()))
+    # Only what the caller needs: converting and checking a column is most of the cost.
+    wanted = {c for c in COUNTERS if c in (*required, "offered", "deduplicated")}
+    wanted |= {*KEY_COLUMNS, "tenant", "backlog", "active_envs"}
+    columns: Columns = (_frame_columns(frame, wanted) if hasattr(frame, "columns")
+                        else {k: v for k, v in frame.items() if k in wanted})
+    minutes = _minutes(columns["minute"])
+    envs, codes = np.unique(np.ma.getdata(columns["environment"]).astype(str),
+                            return_inverse=True)
     first = int(minutes.min())
     width = int(minutes.max()) - first + 1
     n_env = len(envs)
@@ -221,20 +286,19 @@ def to_grid(
         at = int(np.argmax(seen))
         raise BadInput(
             f"{who}: the env_minute frame has more than one row for environment "
-            f"{envs[at // width]!r} at minute {np.datetime64(first + at % width, 'm')}"
+            f"{str(envs[at // width])!r} at minute {np.datetime64(first + at % width, 'm')}"
         )
     present = (seen > 0).reshape(n_env, width)
     counts: dict[str, np.ndarray] = {}
     for name in COUNTERS:
-        # Only what the caller needs: converting and checking a column is most of the cost.
-        if name in frame.columns and name in (*required, "offered", "deduplicated"):
+        if name in columns and name in wanted:
             dense = np.zeros(n_env * width, dtype=np.int64)
-            dense[flat] = _integers(frame, name)
+            dense[flat] = _integers(columns, name)
             counts[name] = dense.reshape(n_env, width)
     backlog = np.zeros((n_env, width), dtype=np.int64)
-    if "backlog" in frame.columns:
+    if "backlog" in columns:
         raw = np.zeros(n_env * width, dtype=np.int64)
-        raw[flat] = _integers(frame, "backlog")
+        raw[flat] = _integers(columns, "backlog")
         backlog = raw.reshape(n_env, width)
         if not present.all():  # carry the gauge through missing minutes
             last = np.where(present, np.arange(width)[None, :], -1)
@@ -242,16 +306,19 @@ def to_grid(
             backlog = np.where(last >= 0,
                                np.take_along_axis(backlog, np.maximum(last, 0), axis=1), 0)
     active_envs = np.zeros(width, dtype=np.int64)
-    if "active_envs" in frame.columns:
-        active_envs[minutes - first] = _integers(frame, "active_envs")
-    if "tenant" in frame.columns:
+    if "active_envs" in columns:
+        active_envs[minutes - first] = _integers(columns, "active_envs")
+    if "tenant" in columns:
         where = np.full(n_env, len(codes), dtype=np.int64)
         np.minimum.at(where, codes, np.arange(len(codes)))
-        tenants = tuple(str(t) for t in frame["tenant"].iloc[where])
+        tenant = columns["tenant"]
+        missing = np.ma.getmaskarray(tenant)[where]
+        tenants = tuple(str(None) if gone else str(t)
+                        for t, gone in zip(np.ma.getdata(tenant)[where], missing, strict=True))
     else:
         tenants = tuple(str(e) for e in envs)
     return RollupGrid(
         environments=tuple(str(e) for e in envs), tenants=tenants,
         start=np.datetime64(first, "m"), counts=counts, backlog=backlog,
-        active_envs=active_envs, present=present, columns=frozenset(map(str, frame.columns)),
+        active_envs=active_envs, present=present, columns=names,
     )

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from toolkit.errors import BadInput
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SEVERITIES = ("page", "ticket")
 """``page``: output is being lost (the yield test, in quiet minutes); ``ticket``: the dedup
 ratio is anomalous but no output is seen missing (a legitimate surge, most likely)."""
 
-_MINUTE = pd.Timedelta(minutes=1)
+_MINUTE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +43,13 @@ class Event:
     """
 
     environment: str
-    start: pd.Timestamp
-    end: pd.Timestamp
+    start: datetime
+    end: datetime
     score: float
     detector: str
     explanation: str
     severity: str = "ticket"
-    detected_at: pd.Timestamp | None = None
+    detected_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -56,7 +59,7 @@ class Event:
             raise BadInput(f"event end {self.end} is before its start {self.start}")
 
     @property
-    def detected(self) -> pd.Timestamp:
+    def detected(self) -> datetime:
         """``detected_at``, or ``start`` when the detector did not say."""
         return self.start if self.detected_at is None else self.detected_at
 
@@ -69,8 +72,12 @@ class Event:
         """JSON-ready: times as ISO strings."""
         out = asdict(self)
         for key in ("start", "end", "detected_at"):
-            if out[key] is not None:
-                out[key] = pd.Timestamp(out[key]).isoformat()
+            value = out[key]
+            if value is not None and not isinstance(value, datetime):
+                import pandas as pd  # a time given as text or numpy
+
+                value = pd.Timestamp(value)
+            out[key] = None if value is None else value.isoformat()
         return out
 
 
@@ -79,6 +86,8 @@ EVENT_COLUMNS = tuple(f.name for f in fields(Event))
 
 def events_to_frame(events: Iterable[Event]) -> pd.DataFrame:
     """One row per event, columns in :class:`Event` field order (empty frame: same columns)."""
+    import pandas as pd
+
     rows = [asdict(e) for e in events]
     frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
     for key in ("start", "end", "detected_at"):
@@ -99,6 +108,8 @@ def events_to_series(
         index: the minutes to label.
         environment: keep only this environment's events (``None``: all of them).
     """
+    import pandas as pd
+
     index = pd.DatetimeIndex(index)
     values = np.zeros(len(index), dtype=bool)
     stamps = index.as_unit("ns").asi8
@@ -123,6 +134,8 @@ def series_to_events(
     A run breaks at a False value or at a gap of more than one minute in the index, so a series
     with missing minutes is not bridged over them.
     """
+    import pandas as pd
+
     if not pd.api.types.is_bool_dtype(series.dtype):
         raise BadInput(f"series_to_events needs a boolean series, got {series.dtype}")
     series = series.sort_index()

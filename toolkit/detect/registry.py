@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import pandas as pd
-
 from toolkit.errors import BadInput
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from toolkit.detect._base import Detector
-    from toolkit.detect._grid import RollupGrid
+    from toolkit.detect._grid import Columns, RollupGrid
     from toolkit.detect.events import Event
 
 DETECTORS: dict[str, type[Detector]] = {}
@@ -57,7 +57,7 @@ def make_detector(name: str, **params: Any) -> Detector:
 
 
 def fit_detectors(
-    history: pd.DataFrame | RollupGrid,
+    history: pd.DataFrame | Columns | RollupGrid,
     names: Iterable[str] | None = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Detector]:
@@ -74,7 +74,7 @@ def fit_detectors(
 
 def run_detectors(
     detectors: Iterable[Detector],
-    frame: pd.DataFrame | RollupGrid,
+    frame: pd.DataFrame | Columns | RollupGrid,
     since: object = None,
     until: object = None,
 ) -> list[Event]:

@@ -18,9 +18,8 @@ from toolkit.detect.registry import available_detectors, fit_detectors, make_det
 from toolkit.errors import BadInput
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from toolkit.detect._base import Detector
+    from toolkit.detect._grid import Columns
     from toolkit.detect.events import Event
     from toolkit.store import Store
 
@@ -43,9 +42,9 @@ MIN_HISTORY = timedelta(hours=24)
 class RollupSource(Protocol):
     """What the detectors read (a :class:`toolkit.store.Store` is one)."""
 
-    def rollup(self, since: datetime | None = None, until: datetime | None = None
-               ) -> pd.DataFrame:
-        """``env_minute`` rows with ``since <= minute < until``."""
+    def rollup_columns(self, since: datetime | None = None, until: datetime | None = None
+                       ) -> Columns:
+        """``env_minute`` rows with ``since <= minute < until``, one numpy array per column."""
         ...
 
     def rollup_minutes(self, since: datetime, until: datetime) -> int:
@@ -99,14 +98,14 @@ def detect(
     armed = minutes * timedelta(minutes=1) >= MIN_HISTORY
     result = Detection(since, until, hour - history, hour, minutes, armed)
     if fitted is None:
-        past = source.rollup(hour - history, hour)
-        if past.empty:
+        past = source.rollup_columns(hour - history, hour)
+        if not len(past["minute"]):
             return result
         fitted = fit_detectors(past, names)
         if cache is not None:
             cache.put(hour, names, fitted)
-    frame = source.rollup(frame_start, until)
-    if frame.empty:
+    frame = source.rollup_columns(frame_start, until)
+    if not len(frame["minute"]):
         return result
     wanted = set(environments or ())
     events = [e for e in run_detectors(fitted, frame, since=since, until=until)

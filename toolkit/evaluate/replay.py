@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from toolkit.detect.severity import PAGE, statistical_severity
@@ -49,6 +50,11 @@ class FrameSource:
         hi = len(self._minutes) if until is None else \
             self._minutes.searchsorted(pd.Timestamp(until), "left")
         return self.frame.iloc[lo:hi]
+
+    def rollup_columns(self, since: datetime | None = None, until: datetime | None = None
+                       ) -> dict[str, np.ndarray]:
+        frame = self.rollup(since, until)
+        return {str(name): frame[name].to_numpy() for name in frame.columns}
 
     def rollup_minutes(self, since: datetime, until: datetime) -> int:
         return int(self.rollup(since, until)["minute"].nunique())

@@ -21,10 +21,8 @@ from toolkit.store.alerting import (
 from toolkit.store.api import LOAD_MEMORY, DuckDBStore
 from toolkit.store.base import Store, TimeLike, is_clickhouse
 from toolkit.store.connect import StoreLocked
-from toolkit.store.load import LoadResult, Rejection
 from toolkit.store.rollup import RollupRefresh
 from toolkit.store.schema import SCHEMA_VERSION
-from toolkit.store.spool import fold_spool
 
 __all__ = [
     "LOAD_MEMORY",
@@ -50,8 +48,17 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    """``ClickHouseStore`` on first use only (PEP 562): its module loads pyarrow and the
-    ClickHouse drivers are optional extras, which a DuckDB user never needs."""
+    """The loading side and ``ClickHouseStore`` on first use only (PEP 562): they load
+    pyarrow, which a read (the cron alert without a spool) never needs, and the ClickHouse
+    drivers are optional extras, which a DuckDB user never needs."""
+    if name in ("LoadResult", "Rejection"):
+        from toolkit.store import load
+
+        return getattr(load, name)
+    if name == "fold_spool":
+        from toolkit.store.spool import fold_spool
+
+        return fold_spool
     if name == "ClickHouseStore":
         from toolkit.store.clickhouse.store import ClickHouseStore
 

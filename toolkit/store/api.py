@@ -23,17 +23,19 @@ from toolkit.store import alert_sql, audit_sql, parquet
 from toolkit.store.alerting import AlertRecord, CounterRow, IncidentRow, MemberRow, OutboxItem
 from toolkit.store.base import Store, TimeLike, as_utc, items, limit_clause, optional_utc
 from toolkit.store.connect import DEFAULT_TIMEOUT, connect
-from toolkit.store.load import LoadResult, expand_paths, load_file
 from toolkit.store.rollup import DIRTY_FROM, RollupRefresh, rebuild_rollup, refresh_rollup
 from toolkit.store.schema import MigrationNeeded, ensure_schema, get_meta, set_meta
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
+
+    from toolkit.store.load import LoadResult
 
 __all__ = ["LOAD_MEMORY", "DuckDBStore", "Store", "TimeLike"]
 
 #: DuckDB's memory cap while loading (``toolkit load`` stays under 300 MB in all).
-LOAD_MEMORY = "128MB"
+LOAD_MEMORY = "96MB"
 
 
 class _Filter:
@@ -194,6 +196,8 @@ class DuckDBStore(Store):
         Raises:
             BadInput: a path does not exist (then nothing is loaded).
         """
+        from toolkit.store.load import LoadResult, expand_paths, load_file  # loads pyarrow
+
         files = expand_paths(paths)
         total = LoadResult()
         with self._lock, self.loading() as con:
@@ -275,6 +279,19 @@ class DuckDBStore(Store):
         where.time("minute", since, until)
         where.among("environment", environments)
         return self._frame("env_minute", where, "minute, environment")
+
+    def rollup_columns(self, since: TimeLike | None = None, until: TimeLike | None = None
+                       ) -> dict[str, np.ndarray]:
+        """:meth:`rollup` as numpy arrays, straight from DuckDB (no DataFrame on the way).
+        A column with missing values comes as a masked array."""
+        with self._lock:
+            if not self._read_only and get_meta(self._con, DIRTY_FROM) is not None:
+                self.refresh_rollup()
+            where = _Filter()
+            where.time("minute", since, until)
+            return self._con.execute(
+                f"SELECT * FROM env_minute {where.sql()} ORDER BY minute, environment",
+                where.params).fetchnumpy()
 
     def rollup_minutes(self, since: TimeLike, until: TimeLike) -> int:
         """How many distinct minutes in ``[since, until)`` have ``env_minute`` rows."""
@@ -424,6 +441,13 @@ class DuckDBStore(Store):
         version not older justifies, with both jobs' keys and traces (one row each)."""
         with self._lock:
             return audit_sql.unjustified_drops(self._con, *_bounds(since, until))
+
+    def unjustified_drop_records(
+        self, since: TimeLike | None = None, until: TimeLike | None = None
+    ) -> list[dict[str, Any]]:
+        """:meth:`unjustified_drops` as plain records, read without pandas."""
+        with self._lock:
+            return audit_sql.unjustified_drop_records(self._con, *_bounds(since, until))
 
     def view_status(
         self, since: TimeLike | None = None, until: TimeLike | None = None, *,

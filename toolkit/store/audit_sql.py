@@ -60,13 +60,26 @@ def unjustified_drops(con: duckdb.DuckDBPyConnection, since: datetime | None,
     """Drops that no pending survivor with the identical key and a version not older
     justifies, with both jobs' keys and traces and a one-line reason. The survivor's trace is
     found from its own ``job.created`` record."""
+    return _frame(con.execute(*_unjustified(since, until)))
+
+
+def unjustified_drop_records(con: duckdb.DuckDBPyConnection, since: datetime | None,
+                             until: datetime | None) -> list[dict[str, Any]]:
+    """:func:`unjustified_drops` as plain records (``None`` for missing values), read without
+    pandas for the cron alert."""
+    result = con.execute(*_unjustified(since, until))
+    names = [d[0] for d in result.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def _unjustified(since: datetime | None, until: datetime | None) -> tuple[str, list[Any]]:
     where, params = _window(since, until, "d")
     same_key = " AND ".join(f"d.survivor_{k} IS NOT DISTINCT FROM d.{k}" for k in KEY)
     differs = ", ".join(
         f"CASE WHEN d.survivor_{k} IS DISTINCT FROM d.{k} THEN '{k} ' || "
         f"coalesce(d.{k}, '?') || ' vs ' || coalesce(d.survivor_{k}, '?') END"
         for k in KEY)
-    return _frame(con.execute(
+    return (
         f"""
         WITH d AS (
             SELECT * FROM logs d
@@ -100,7 +113,7 @@ def unjustified_drops(con: duckdb.DuckDBPyConnection, since: datetime | None,
         ORDER BY d.time, d.job_id
         """,
         params,
-    ))
+    )
 
 
 def view_status(con: duckdb.DuckDBPyConnection, since: datetime | None,

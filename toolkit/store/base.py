@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Self
 from toolkit.errors import BadInput
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from toolkit.store.alerting import AlertRecord, CounterRow, IncidentRow, MemberRow, OutboxItem
@@ -60,7 +61,9 @@ def as_utc(value: TimeLike, what: str) -> datetime:
     Raises:
         BadInput: ``value`` is not a time (the message names ``what`` it was for).
     """
-    import pandas as pd  # only reads need pandas; a load does not
+    if type(value) is datetime:  # the common case, without pandas (the cron alert's path)
+        return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+    import pandas as pd  # text, numpy and pandas times
 
     try:
         stamp = pd.Timestamp(value)
@@ -208,6 +211,20 @@ class Store(ABC):
         """``env_minute`` rows with ``since <= minute < until`` (refreshed first when the
         store is writable and new logs arrived since the last refresh)."""
 
+    def rollup_columns(self, since: TimeLike | None = None, until: TimeLike | None = None
+                       ) -> dict[str, np.ndarray]:
+        """:meth:`rollup` as one numpy array per column (times as naive UTC
+        ``datetime64``), the form the detectors lay out: a backend that can, reads it without
+        building a DataFrame, which keeps pandas off the cron alert's path."""
+        frame = self.rollup(since, until)
+        columns = {}
+        for name in frame.columns:
+            column = frame[name]
+            if getattr(column.dtype, "tz", None) is not None:
+                column = column.dt.tz_convert("UTC").dt.tz_localize(None)
+            columns[str(name)] = column.to_numpy()
+        return columns
+
     @abstractmethod
     def rollup_minutes(self, since: TimeLike, until: TimeLike) -> int:
         """How many distinct minutes in ``[since, until)`` have ``env_minute`` rows."""
@@ -288,6 +305,16 @@ class Store(ABC):
                           ) -> pd.DataFrame:
         """``job.deduplicated`` records that no pending survivor with the identical key and a
         version not older justifies, with both jobs' keys and traces (one row each)."""
+
+    def unjustified_drop_records(self, since: TimeLike | None = None,
+                                 until: TimeLike | None = None) -> list[dict[str, Any]]:
+        """:meth:`unjustified_drops` as plain records (missing values ``None``, times naive
+        UTC ``datetime``), in the same order: what the cron alert needs, without pandas."""
+        frame = self.unjustified_drops(since, until)
+        records = []
+        for row in frame.astype(object).where(frame.notna(), None).to_dict("records"):
+            records.append({k: as_utc(v, k) if k == "time" else v for k, v in row.items()})
+        return records
 
     @abstractmethod
     def view_status(self, since: TimeLike | None = None, until: TimeLike | None = None, *,

@@ -43,7 +43,7 @@ __all__ = [
 #: Longest line (or pretty-printed document) read; longer ones are rejected unread.
 MAX_LINE_BYTES = 64 << 20
 #: Text handed to DuckDB at a time (one transaction each).
-TARGET_BYTES = 16 << 20
+TARGET_BYTES = 8 << 20
 #: Bytes of text before a position kept to check, later, that a file is the same text.
 TAIL_BYTES = 1024
 _BLOCK_BYTES = 4 << 20
