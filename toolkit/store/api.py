@@ -34,7 +34,10 @@ if TYPE_CHECKING:
 
 __all__ = ["LOAD_MEMORY", "DuckDBStore", "Store", "TimeLike"]
 
-#: DuckDB's memory cap while loading (``toolkit load`` stays under 300 MB in all).
+#: DuckDB's memory cap while loading. A load's peak is about the open store plus this cap
+#: (``toolkit load`` of the may7 sample: 291 MB); with 8 MiB blocks
+#: (``toolkit.otlp.decode.lines.TARGET_BYTES``) a lower cap makes blocks spill or retry
+#: uncapped, which costs more than it saves (measured in ``benchmarks/README.md``).
 LOAD_MEMORY = "96MB"
 
 
