@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=12
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=12
 
 demo: $(STAMP)
 	$(BIN)/toolkit demo

@@ -40,12 +40,20 @@ def pytest_sessionfinish(session, exitstatus):
         shutil.rmtree(_ROOT, ignore_errors=True)
 
 
-#: The slowest test files (a minute or so each on two cores): run first, so that the two
-#: workers of ``pytest -n 2 --dist loadfile`` end together instead of one waiting for the
-#: other's last long file.
-_SLOWEST = ("tests/test_notebooks.py", "tests/test_readme.py", "tests/test_demo.py",
-            "tests/alert/test_stress_cron.py", "tests/report/test_edits.py",
-            "tests/test_may7_end_to_end.py", "tests/test_sample_logs.py")
+#: The slowest test files (half a minute to a minute and a half of work each, measured on two
+#: cores), slowest first; then the rest in collection order. ``make test`` runs
+#: ``pytest -n 2 --dist loadfile --no-loadscope-reorder``: whole files go to whichever worker is
+#: free, in this order (without ``--no-loadscope-reorder`` pytest-xdist would order files by
+#: their number of tests instead), so that the two workers end together instead of one waiting
+#: for the other's last long file. The report tests' recordings are shared
+#: (``tests/report/conftest.py``): ``test_faults`` records them early, and ``test_edits`` and
+#: ``test_cli``, further down, find them made instead of waiting on the other worker's lock.
+_SLOWEST = ("tests/store/test_clickhouse.py", "tests/test_notebooks.py",
+            "tests/report/test_faults.py", "tests/test_readme.py",
+            "tests/test_may7_end_to_end.py", "tests/alert/test_stress_cron.py",
+            "tests/test_demo.py", "tests/test_sample_logs.py", "tests/report/test_edits.py",
+            "tests/evaluate/test_stress_pages.py", "tests/test_live_kill.py",
+            "tests/store/test_concurrency.py", "tests/test_spool_kill.py", "tests/test_cli.py")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -39,17 +39,17 @@ def record(directory: Path, scenario: str, tenant: Tenant = TENANT, seed: int = 
     return path
 
 
+def recorded_store(fault: str) -> Path:
+    """The store path of ``fault``'s scenario, recorded once per test run whichever worker (or
+    test file: tests/test_cli.py uses one too) asks first; open it read-only, or copy it."""
+    directory = shared_directory(f"report-{fault}", lambda path: record(path, SCENARIOS[fault]))
+    return directory / "store.duckdb"
+
+
 @pytest.fixture(scope="session")
 def recorded():
-    """``recorded(fault)``: the store path of that fault's scenario, recorded once per test
-    run whichever worker asks first (open it read-only)."""
-
-    def get(fault: str) -> Path:
-        directory = shared_directory(f"report-{fault}",
-                                     lambda path: record(path, SCENARIOS[fault]))
-        return directory / "store.duckdb"
-
-    return get
+    """``recorded(fault)``: :func:`recorded_store` as a fixture."""
+    return recorded_store
 
 
 @pytest.fixture(scope="session", params=sorted(SCENARIOS))
