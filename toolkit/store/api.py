@@ -22,7 +22,7 @@ from toolkit.otlp.decode import sql as otlp_sql
 from toolkit.store import alert_sql, audit_sql, parquet
 from toolkit.store.alerting import AlertRecord, CounterRow, IncidentRow, MemberRow, OutboxItem
 from toolkit.store.base import Store, TimeLike, as_utc, items, limit_clause, optional_utc
-from toolkit.store.connect import DEFAULT_TIMEOUT, connect
+from toolkit.store.connect import DEFAULT_TIMEOUT, connect, uncapped_on_oom
 from toolkit.store.rollup import DIRTY_FROM, RollupRefresh, rebuild_rollup, refresh_rollup
 from toolkit.store.schema import MigrationNeeded, ensure_schema, get_meta, set_meta
 
@@ -206,8 +206,8 @@ class DuckDBStore(Store):
         with self._lock, self.loading() as con:
             for file in files:
                 total = total + load_file(con, file)
-            if refresh:
-                self.refresh_rollup()
+            if refresh:  # days of new data may not fit the load's cap: then without it
+                uncapped_on_oom(con, self.refresh_rollup)
         return total
 
     @contextmanager

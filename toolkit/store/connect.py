@@ -12,13 +12,17 @@ from __future__ import annotations
 import random
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
 from toolkit.errors import BadInput, ToolkitError
 
-__all__ = ["DEFAULT_TIMEOUT", "StoreLocked", "connect", "is_lock_error"]
+__all__ = ["DEFAULT_TIMEOUT", "StoreLocked", "connect", "is_lock_error", "uncapped_on_oom"]
+
+_T = TypeVar("_T")
 
 #: Seconds an open waits for another process to let go of the file.
 DEFAULT_TIMEOUT = 30.0
@@ -74,3 +78,24 @@ def connect(
                 ) from exc
         time.sleep(min(delay, max(0.0, deadline - time.monotonic())) * random.uniform(0.5, 1.0))
         delay = min(delay * 2, max_delay)
+
+
+def uncapped_on_oom(con: duckdb.DuckDBPyConnection, work: Callable[[], _T],
+                    before_retry: Callable[[], None] | None = None) -> _T:
+    """``work()`` under the connection's memory limit, and once more under DuckDB's default
+    limit if it runs out: a load caps DuckDB's memory to stay small on a cron host, and a
+    piece of work too big for the cap (one request of tens of MB, a rollup refresh over
+    days of new data) is better done with more memory than failed, this time and every time
+    after. ``work`` must leave nothing behind when it fails (one transaction);
+    ``before_retry`` undoes any state of the caller's that it changed."""
+    try:
+        return work()
+    except duckdb.OutOfMemoryException:
+        if before_retry is not None:
+            before_retry()
+    [(limit,)] = con.execute("SELECT current_setting('memory_limit')").fetchall()
+    con.execute("RESET memory_limit")
+    try:
+        return work()
+    finally:
+        con.execute(f"SET memory_limit = '{limit}'")
