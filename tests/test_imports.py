@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1] / "toolkit"
 LAYERS = {
     "toolkit": 0,  # toolkit/__init__.py: the version
     "errors": 0,
+    "timefmt": 0,  # toolkit/timefmt.py: the one timestamp format of JSON output
     "engine": 1,
     "otlp": 1,
     "workload": 2,

@@ -141,14 +141,10 @@ def _print_json(payload: Any) -> None:
 
 
 def _iso(ts: float | datetime | None) -> str | None:
-    """ISO 8601 UTC with ``Z``, to the second (or the microsecond when it has one)."""
-    if ts is None:
-        return None
-    if not isinstance(ts, datetime):
-        ts = datetime.fromtimestamp(ts, UTC)
-    if ts.tzinfo is not None:
-        ts = ts.astimezone(UTC).replace(tzinfo=None)
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if ts.microsecond else "%Y-%m-%dT%H:%M:%SZ")
+    """ISO 8601 UTC with ``Z`` (:func:`toolkit.timefmt.iso_utc`)."""
+    from toolkit.timefmt import iso_utc
+
+    return iso_utc(ts)
 
 
 def _store(args: argparse.Namespace, *, read_only: bool):

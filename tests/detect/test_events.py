@@ -70,4 +70,4 @@ def test_event_validation_and_json():
         event("acme-prod", 3, 2)
     e = event("acme-prod", 1, 3)
     assert e.minutes == 3 and e.detected == minute(1)
-    assert json.loads(json.dumps(e.to_dict()))["start"] == "2024-05-06T00:01:00"
+    assert json.loads(json.dumps(e.to_dict()))["start"] == "2024-05-06T00:01:00Z"

@@ -18,6 +18,7 @@ from typing import Any
 
 from toolkit.alert.incidents import Incident
 from toolkit.alert.reconcile import Transition
+from toolkit.timefmt import iso_utc
 
 __all__ = ["FORMATS", "alertmanager_alerts", "merge_alertmanager",
            "notification", "slack", "text_line"]
@@ -27,8 +28,7 @@ _WORD = {"opened": "FIRING", "updated": "UPDATED", "escalated": "ESCALATED",
          "reminded": "STILL FIRING", "resolved": "RESOLVED"}
 
 
-def _iso(ts: datetime | None) -> str | None:
-    return None if ts is None else ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+_iso = iso_utc
 
 
 def notification(t: Transition) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from toolkit.alert.findings import ABSENT, ANOMALY, NOT_ARMED, PAGE, TICKET, WRONGFUL, Finding
 from toolkit.detect.fitcache import StoreFitCache
 from toolkit.detect.severity import statistical_severity
+from toolkit.timefmt import iso_utc
 
 if TYPE_CHECKING:
     from toolkit.detect.window import FitCache
@@ -102,7 +103,7 @@ def audit_findings(
             f"(first at {first:%H:%M}, latest at {last:%H:%M} UTC); the audit proves it "
             "from job logs",
             first,
-            {"jobs": len(rows), "first": first.isoformat(), "latest": last.isoformat(),
+            {"jobs": len(rows), "first": iso_utc(first), "latest": iso_utc(last),
              "examples": examples},
             evidence_at=last, tenant=tenant,
         ))
@@ -163,7 +164,7 @@ def watchdog_findings(newest: datetime | None, now: datetime, config: SourceConf
         summary = (f"no telemetry for {_span(age - age % timedelta(minutes=1))} (newest at "
                    f"{newest:%Y-%m-%d %H:%M} UTC; --max-silence {_span(config.max_silence)})")
     return [Finding(ABSENT, "", config.watchdog_severity, summary, newest or now,
-                    {"newest_data_at": None if newest is None else newest.isoformat(),
+                    {"newest_data_at": iso_utc(newest),
                      "max_silence_minutes": int(config.max_silence.total_seconds() // 60)})]
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.errors import BadInput
+from toolkit.timefmt import iso_utc
 
 DEMO_KEY = "demo.scenario"
 # The real incident, in UTC (CEST - 2 h): customers' reports around noon CEST on 7 May and
@@ -49,7 +50,7 @@ class DemoSummary:
         out = dict(vars(self))
         for key, value in out.items():
             if isinstance(value, datetime):
-                out[key] = value.strftime("%Y-%m-%dT%H:%M:%SZ")
+                out[key] = iso_utc(value)
         return out
 
     def text(self) -> str:

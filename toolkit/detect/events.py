@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from toolkit.errors import BadInput
+from toolkit.timefmt import iso_utc
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,7 +70,7 @@ class Event:
         return int((self.end - self.start) / _MINUTE) + 1
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: times as ISO strings."""
+        """JSON-ready: times as ISO 8601 UTC strings with ``Z`` (:mod:`toolkit.timefmt`)."""
         out = asdict(self)
         for key in ("start", "end", "detected_at"):
             value = out[key]
@@ -77,7 +78,7 @@ class Event:
                 import pandas as pd  # a time given as text or numpy
 
                 value = pd.Timestamp(value)
-            out[key] = None if value is None else value.isoformat()
+            out[key] = iso_utc(value)
         return out
 
 

@@ -46,6 +46,7 @@ from toolkit.errors import BadInput
 from toolkit.evaluate.labels import simulate
 from toolkit.evaluate.scoring import score
 from toolkit.evaluate.text import table
+from toolkit.timefmt import iso_utc
 from toolkit.workload import get_scenario
 
 DEFAULT_SCENARIOS = ("baseline", "may7", "lost-follow-up", "schema-blind-dedup", "small-env")
@@ -114,8 +115,7 @@ def evaluate(
             "days": labelled.days,
             "environments": labelled.environments,
             "wrongful_discards": sum(labelled.wrongful.values()),
-            "first_wrongful": (pd.Timestamp(labelled.first, unit="s").isoformat()
-                               if labelled.first is not None else None),
+            "first_wrongful": iso_utc(labelled.first),
             "detectors": {det: score(evs, labelled, grid, grace) for det, evs in per.items()},
         }
     out["targets"] = _targets(out["scenarios"])
