@@ -130,8 +130,12 @@ def test_prometheus_textfile(tmp_path):
     assert samples[("toolkit_newest_data_timestamp_seconds", prod)] == 1714986900
     assert ("toolkit_dedup_ratio", (("environment", "acme-dev"), ("tenant", "acme"))) \
         not in samples
-    assert samples[("toolkit_alert_firing", (("rule", WRONGFUL), ("severity", PAGE)))] == 1
-    assert samples[("toolkit_alert_firing", (("rule", ANOMALY), ("severity", "")))] == 0
+    firing = {labels: value for (name, labels), value in samples.items()
+              if name == "toolkit_alert_firing"}
+    assert firing[(("rule", WRONGFUL), ("severity", PAGE))] == 1
+    assert firing[(("rule", WRONGFUL), ("severity", TICKET))] == 0
+    assert firing[(("rule", ANOMALY), ("severity", PAGE))] == 0
+    assert len(firing) == 2 * 4  # every rule, at both severities, firing or not
     assert samples[("toolkit_alert_last_run_timestamp_seconds", ())] == 1714986960
     assert os.stat(path).st_mode & 0o777 == 0o644
 

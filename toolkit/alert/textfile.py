@@ -16,7 +16,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, write_to_textfile
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from toolkit.alert.findings import ABSENT, ANOMALY, NOT_ARMED, WRONGFUL
+from toolkit.alert.findings import ABSENT, ANOMALY, NOT_ARMED, PAGE, TICKET, WRONGFUL
 from toolkit.errors import ToolkitError
 
 __all__ = ["EnvironmentMetrics", "write_textfile"]
@@ -62,12 +62,15 @@ class _Snapshot:
             lost.add_metric(values, e.wrongful_discards_total)
             if e.newest_data_at is not None:
                 newest.add_metric(values, _seconds(e.newest_data_at))
+        # One series per rule and severity, always written (1 for the severity an incident of
+        # the rule fires at, else 0): a series never changes labels when its incident
+        # resolves or escalates, so rate() and alerting rules see one continuous series.
         firing = GaugeMetricFamily("toolkit_alert_firing",
-                                   "1 while an incident of the rule fires, else 0.",
-                                   labels=["rule", "severity"])
+                                   "1 while an incident of the rule fires at the severity, "
+                                   "else 0.", labels=["rule", "severity"])
         for rule in sorted(set(RULES) | set(self.firing)):
-            severity = self.firing.get(rule)
-            firing.add_metric([rule, severity or ""], 1 if severity else 0)
+            for severity in (PAGE, TICKET):
+                firing.add_metric([rule, severity], 1 if self.firing.get(rule) == severity else 0)
         last = GaugeMetricFamily("toolkit_alert_last_run_timestamp_seconds",
                                  "When toolkit alert last ran (its --now).")
         last.add_metric([], _seconds(self.run_at))
