@@ -30,6 +30,7 @@ def test_evaluate_quick_table(capsys):
 @pytest.mark.parametrize(("argv", "needle"), [
     (["--scenario", "may7"], "go with --quick"),
     (["--quick", "--seed", "1", "--seed", "2"], "--quick takes one --seed"),
+    (["--quick", "--draws", "3"], "evaluate: error: --draws has no effect with --quick"),
 ])
 def test_evaluate_option_mistakes_are_one_line_errors(capsys, argv, needle):
     assert main(["evaluate", *argv]) == 2
