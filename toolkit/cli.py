@@ -261,7 +261,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_load(args: argparse.Namespace) -> int:
     import duckdb
 
-    from toolkit.app.progress import load_progress
+    from toolkit.app.progress import load_progress, spool_progress
     from toolkit.store import fold_spool, is_clickhouse
 
     if not args.paths and not args.spool:
@@ -279,7 +279,8 @@ def _cmd_load(args: argparse.Namespace) -> int:
             with load_progress(args.paths):
                 result = store.load(*args.paths) if args.paths else None
             if args.spool:
-                folded = fold_spool(store, args.spool)
+                with spool_progress():
+                    folded = fold_spool(store, args.spool)
                 result = folded if result is None else result + folded
     except (OSError, duckdb.Error) as exc:  # a store that cannot be written, a full disk
         raise BadInput(f"{args.db}: {' '.join(str(exc).split())}") from None
