@@ -449,6 +449,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         else:
             print(format_family(result))
         return EXIT_OK
+    from toolkit.app.progress import bar
     from toolkit.evaluate import DEFAULT_SCENARIOS, evaluate, format_evaluation
 
     if args.draws is not None:
@@ -457,7 +458,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise BadInput("--quick takes one --seed")
     seed = args.seed[0] if args.seed else 7
     scenarios = args.scenario or list(DEFAULT_SCENARIOS)
-    result = evaluate(scenarios, seed=seed, days_override=args.days)
+    with bar(len(scenarios) + 1, "evaluating", unit="run") as shown:
+        def step(done: str) -> None:
+            if shown is not None:
+                shown.set_postfix_str(done, refresh=False)
+                shown.update(1)
+
+        result = evaluate(scenarios, seed=seed, days_override=args.days, step=step)
     if args.audit:
         from toolkit.app.audit_check import evaluate_audit
 
