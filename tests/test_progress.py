@@ -62,3 +62,35 @@ def test_the_bar_is_drawn_on_a_terminal_only(tmp_path: Path,
     assert "loading:" in terminal.getvalue()
     total = sum(f.stat().st_size for f in files)
     assert f"/{total / 1024:.1f}k " in terminal.getvalue()  # the total, in KiB
+
+
+def test_a_spool_fold_reports_the_bytes_it_reads_and_draws_on_a_terminal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fold reports each new byte once (a second fold of the same files reports nothing),
+    and ``toolkit load --spool``'s running count is drawn on a terminal only."""
+    from toolkit.app.progress import spool_progress
+    from toolkit.store import fold_spool
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    text = jsonl(*(traces_request([span(i, i)]) for i in range(1, 200)))
+    (spool / "a.jsonl").write_text(text)
+    updates: list[int] = []
+    with Store.open(":memory:") as store:
+        with reporting_progress(updates.append):
+            assert fold_spool(store, spool).spans_loaded == 199
+            assert sum(updates) == len(text.encode()) and all(n > 0 for n in updates)
+            fold_spool(store, spool)
+        assert sum(updates) == len(text.encode())
+
+    quiet = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    with Store.open(":memory:") as store, spool_progress():
+        fold_spool(store, spool)
+    assert quiet.getvalue() == ""
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(progress, "DELAY", 0.0)
+    with Store.open(":memory:") as store, spool_progress():
+        fold_spool(store, spool)
+    assert "folding: " in terminal.getvalue() and "B/s" in terminal.getvalue()

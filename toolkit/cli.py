@@ -18,6 +18,9 @@ from typing import Any
 from toolkit.errors import BadInput, ToolkitError
 
 DEFAULT_DB = "toolkit.duckdb"
+#: What ``toolkit --help`` says the product is.
+DESCRIPTION = ("Find and prove the jobs a pipeline silently dropped: load OTLP telemetry, "
+               "detect anomalies, audit every dedup decision, alert, and draft the report.")
 EXIT_OK, EXIT_FIRING, EXIT_ERROR = 0, 1, 2
 
 
@@ -33,11 +36,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _safe(text: str) -> str:
-    """``text`` with control and other unprintable characters (ESC, CR, C1 codes, bidi
-    overrides: telemetry may carry any of them) shown as escapes, so nothing printed can move
-    the reader's cursor, recolour, retitle or reorder their terminal."""
+    """One printed line: ``text`` with control and other unprintable characters (newline, tab,
+    ESC, CR, C1 codes, bidi overrides: telemetry may carry any of them) shown as escapes, so
+    nothing printed can start a forged line, move the reader's cursor, recolour, retitle or
+    reorder their terminal. Apply it to each line the CLI prints, never to a joined block."""
     return "".join(
-        ch if ch.isprintable() or ch in " \n\t" else ch.encode("unicode_escape").decode("ascii")
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
         for ch in text)
 
 
@@ -92,11 +96,30 @@ def _when(text: str) -> datetime:
 
 
 # -- shared flags, defined once ------------------------------------------------------------
+class _Given(argparse.Action):
+    """Store the value and remember that the command line gave it (``args.given``), for
+    options whose default comes from the environment (``--db``: ``$TOOLKIT_DB``)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.given = {*getattr(namespace, "given", ()), self.dest}
+
+
+def _no_effect(options: dict[str, bool], where: str) -> None:
+    """Reject options given where they would do nothing (options act only where they act):
+    ``options`` maps each option to whether the command line set it."""
+    given = [name for name, present in options.items() if present]
+    if given:
+        names = given[0] if len(given) == 1 else f"{', '.join(given[:-1])} and {given[-1]}"
+        raise BadInput(f"{names} {'has' if len(given) == 1 else 'have'} no effect {where}")
+
+
 def _common(parser: argparse.ArgumentParser, *, store: bool = True) -> None:
     """The flags every verb shares; ``--db`` only where the verb reads or writes a store."""
     if store:
         parser.add_argument(
-            "--db", default=os.environ.get("TOOLKIT_DB", DEFAULT_DB),
+            "--db", default=os.environ.get("TOOLKIT_DB", DEFAULT_DB), action=_Given,
             help="the store: a DuckDB file, a Parquet export, "
                  "clickhouse://user:pass@host:port/database or chdb:PATH "
                  "(default: $TOOLKIT_DB or ./toolkit.duckdb)",
@@ -168,17 +191,41 @@ def _exists(db: str) -> bool:
     return target.kind != "chdb" or os.path.exists(target.path)
 
 
+def _note_unknown_environments(store: Any, envs: list[str] | None, prog: str) -> None:
+    """A note on stderr (not an error: the empty result is the true answer) for each --env
+    the store has never seen, which is most often a typo."""
+    known = store.tenants_of(envs) if envs else {}
+    for env in dict.fromkeys(envs or ()):
+        if env not in known:
+            print(_safe(f"{prog}: note: the store has no environment {env!r}"), file=sys.stderr)
+
+
 # -- verbs -----------------------------------------------------------------------------------
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from toolkit.app.runs import record_scenario, run_live
     from toolkit.workload.scenarios import run_scenario
 
+    if not args.live:
+        _no_effect({"--speed": args.speed is not None, "--spool": args.spool is not None,
+                    "--rotate-seconds": args.rotate_seconds is not None}, "without --live")
+    else:
+        _no_effect({
+            "--scenario": args.scenario is not None, "--days": args.days is not None,
+            "--truth": bool(args.truth), "--otlp-dir": bool(args.otlp_dir),
+            "--gzip": args.gzip, "--tenants": bool(args.tenants),
+            "--no-store": args.no_store}, "with --live")
+    if args.no_store:
+        _no_effect({
+            "--db": "db" in getattr(args, "given", ()), "--otlp-dir": bool(args.otlp_dir),
+            "--gzip": args.gzip}, "with --no-store")
+    _no_effect({"--gzip": args.gzip and not args.otlp_dir}, "without --otlp-dir")
+    scenario = args.scenario or "may7"
     if args.live:
         spool = args.spool or f"{args.db}.spool"
         print(f"live engine writing telemetry to {spool}; fold it in with "
               f"'toolkit load --spool {spool}'. Ctrl-C to stop.", file=sys.stderr)
-        stats = run_live(spool=spool, speed=args.speed, seed=args.seed,
-                         rotate_seconds=args.rotate_seconds)
+        stats = run_live(spool=spool, speed=args.speed or 1.0, seed=args.seed,
+                         rotate_seconds=args.rotate_seconds or 10.0)
         print(f"stopped cleanly after {stats['attempts']} processing attempts", file=sys.stderr)
         return EXIT_OK
     if args.no_store:
@@ -191,10 +238,10 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             if unknown:
                 raise BadInput(f"unknown tenant {unknown[0]!r}")
             topology = Topology(tuple(topology.tenant(t) for t in names))
-        result = run_scenario(args.scenario, seed=args.seed, days=args.days, topology=topology)
+        result = run_scenario(scenario, seed=args.seed, days=args.days, topology=topology)
     else:
         result = record_scenario(
-            args.scenario, db=args.db, seed=args.seed, days=args.days, otlp_dir=args.otlp_dir,
+            scenario, db=args.db, seed=args.seed, days=args.days, otlp_dir=args.otlp_dir,
             compress=args.gzip, tenants=args.tenants.split(",") if args.tenants else None,
             progress=True)
     if args.truth:
@@ -214,7 +261,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_load(args: argparse.Namespace) -> int:
     import duckdb
 
-    from toolkit.app.progress import load_progress
+    from toolkit.app.progress import load_progress, spool_progress
     from toolkit.store import fold_spool, is_clickhouse
 
     if not args.paths and not args.spool:
@@ -232,7 +279,8 @@ def _cmd_load(args: argparse.Namespace) -> int:
             with load_progress(args.paths):
                 result = store.load(*args.paths) if args.paths else None
             if args.spool:
-                folded = fold_spool(store, args.spool)
+                with spool_progress():
+                    folded = fold_spool(store, args.spool)
                 result = folded if result is None else result + folded
     except (OSError, duckdb.Error) as exc:  # a store that cannot be written, a full disk
         raise BadInput(f"{args.db}: {' '.join(str(exc).split())}") from None
@@ -261,6 +309,8 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     with _store(args, read_only=True) as store:
         events = detect_in_store(store, since=args.since, until=args.until, environments=args.envs,
                                  baseline=timedelta(days=args.baseline_days))
+        if not args.json:
+            _note_unknown_environments(store, args.envs, "toolkit detect")
     if args.json:
         _print_json([{f: getattr(e, f) for f in EVENT_COLUMNS} for e in events])
     elif not events:
@@ -277,18 +327,26 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
     from toolkit.detect.audit import Window, audit
 
+    if args.since and args.until and args.until <= args.since:
+        raise BadInput(f"--until {args.until:%Y-%m-%dT%H:%M} is not after "
+                       f"--since {args.since:%Y-%m-%dT%H:%M}")
     with _store(args, read_only=True) as store:
         result = audit(store, Window(args.since, args.until), environments=args.envs)
+        if not args.json:
+            _note_unknown_environments(store, args.envs, "toolkit audit")
     summary = result.summary()
-    if args.json:
-        _print_json({**summary, "violations": result.violations,
+    if args.json:  # every violation unless --limit says how many
+        violations = result.violations
+        _print_json({**summary, "violations":
+                     violations if args.limit is None else violations.head(args.limit),
                      "accounting": result.accounting})
         return EXIT_OK
+    limit = 20 if args.limit is None else args.limit
     print(f"{summary['wrongful_discards']} wrongful discards in "
           f"{len(summary['environments_affected'])} environments; "
           f"{summary['views_to_regenerate']} views to regenerate; "
           f"{summary['violations']} violations in all")
-    for row in result.violations.head(args.limit).itertuples():
+    for row in result.violations.head(limit).itertuples():
         when = row.time if "time" in result.violations and not pd.isna(row.time) else None
         job = "-" if pd.isna(row.job_id) else str(int(row.job_id))
         survivor = ""
@@ -298,8 +356,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         trace = "" if pd.isna(row.trace_id) else f" (trace {row.trace_id})"
         print(_safe(f"{_iso(when) or '-'} {row.rule} {row.environment} {row.entity}/{row.schema} "
                     f"job {job}{survivor}: {row.detail}{trace}"))
-    if len(result.violations) > args.limit:
-        print(f"... {len(result.violations) - args.limit} more (use --json or --limit)")
+    if len(result.violations) > limit:
+        print(f"... {len(result.violations) - limit} more (use --json or --limit)")
     return EXIT_OK
 
 
@@ -384,19 +442,29 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             raise BadInput("--scenario, --days and --audit go with --quick (the named scenarios)")
         from toolkit.evaluate import DEFAULT_SEEDS, evaluate_family, format_family
 
-        result = evaluate_family(args.seed or DEFAULT_SEEDS, args.draws)
+        draws = {} if args.draws is None else {"per_seed": args.draws}
+        result = evaluate_family(args.seed or DEFAULT_SEEDS, **draws)
         if args.json:
             _print_json(result)
         else:
             print(format_family(result))
         return EXIT_OK
+    from toolkit.app.progress import bar
     from toolkit.evaluate import DEFAULT_SCENARIOS, evaluate, format_evaluation
 
+    if args.draws is not None:
+        raise BadInput("--draws has no effect with --quick")
     if args.seed and len(args.seed) > 1:
         raise BadInput("--quick takes one --seed")
     seed = args.seed[0] if args.seed else 7
     scenarios = args.scenario or list(DEFAULT_SCENARIOS)
-    result = evaluate(scenarios, seed=seed, days_override=args.days)
+    with bar(len(scenarios) + 1, "evaluating", unit="run") as shown:
+        def step(done: str) -> None:
+            if shown is not None:
+                shown.set_postfix_str(done, refresh=False)
+                shown.update(1)
+
+        result = evaluate(scenarios, seed=seed, days_override=args.days, step=step)
     if args.audit:
         from toolkit.app.audit_check import evaluate_audit
 
@@ -446,7 +514,7 @@ class _Version(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="toolkit", description=__doc__.splitlines()[0],
+    parser = _Parser(prog="toolkit", description=DESCRIPTION,
                      epilog="run 'toolkit VERB --help' for a verb's options and an example")
     parser.add_argument("--version", action=_Version,
                         help="print the toolkit's version and exit")
@@ -471,24 +539,26 @@ def build_parser() -> argparse.ArgumentParser:
              "toolkit simulate --scenario may7 --db toolkit.duckdb", _cmd_simulate,
              f"Run a named scenario ({scenarios}) with full telemetry into the store and print "
              f"a per-environment summary. Faults: {', '.join(sorted(FAULTS))}.")
-    p.add_argument("--scenario", default="may7", help=f"one of: {scenarios}")
+    p.add_argument("--scenario", help=f"one of: {scenarios} (default may7)")
     p.add_argument("--seed", type=_non_negative_int, default=7,
                    help="random seed of the traffic and the processor (default 7)")
     p.add_argument("--days", type=_positive_int, default=None,
                    help="override the scenario's length in days")
     p.add_argument("--truth", metavar="FILE", help="also write the ground truth as JSON")
     p.add_argument("--otlp-dir", metavar="DIR", help="also write OTLP JSON lines files here")
-    p.add_argument("--gzip", action="store_true", help="gzip the OTLP JSON lines files")
+    p.add_argument("--gzip", action="store_true",
+                   help="with --otlp-dir: gzip the OTLP JSON lines files")
     p.add_argument("--tenants", metavar="A,B", help="only these tenants (smaller samples)")
-    p.add_argument("--no-store", action="store_true", help="engine only, no telemetry")
+    p.add_argument("--no-store", action="store_true",
+                   help="engine only, no telemetry (no --db, --otlp-dir or --gzip)")
     p.add_argument("--live", action="store_true",
                    help="run in real time with worker threads until Ctrl-C or SIGTERM")
-    p.add_argument("--speed", type=_positive_float, default=1.0,
-                   help="with --live: simulated seconds per real second")
+    p.add_argument("--speed", type=_positive_float,
+                   help="with --live: simulated seconds per real second (default 1)")
     p.add_argument("--spool", metavar="DIR",
                    help="with --live: spool directory (default: <db>.spool)")
-    p.add_argument("--rotate-seconds", type=_positive_float, default=10.0, metavar="S",
-                   help="with --live: publish a spool file at least this often")
+    p.add_argument("--rotate-seconds", type=_positive_float, metavar="S",
+                   help="with --live: publish a spool file at least this often (default 10)")
 
     p = verb("load", "load OTLP JSON traces and logs (files, directories, .gz)",
              "toolkit load otel-collector/*.jsonl --db toolkit.duckdb", _cmd_load,
@@ -513,7 +583,8 @@ def build_parser() -> argparse.ArgumentParser:
              "Check every dedup decision, the latest version of every key and the accounting, "
              "from job logs alone.")
     _window(p)
-    p.add_argument("--limit", type=_positive_int, default=20, help="violations to print")
+    p.add_argument("--limit", type=_positive_int,
+                   help="violations to print (default 20; with --json, all)")
 
     p = verb("alert", "run from cron: notify on anomalies and proven losses",
              "toolkit alert --db /var/lib/toolkit/toolkit.duckdb --webhook https://hooks.example/x",
@@ -572,7 +643,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_non_negative_int, action="append",
                    help="draw seed (repeatable; default: 41 to 50, the reported seeds; "
                    "--quick: the one seed, default 7)")
-    p.add_argument("--draws", type=_positive_int, default=13,
+    p.add_argument("--draws", type=_positive_int,
                    help="draws per seed (default 13: every fault class twice, every stress "
                    "once, one normal run)")
     p.add_argument("--quick", action="store_true",
@@ -587,7 +658,9 @@ def build_parser() -> argparse.ArgumentParser:
              "toolkit demo", _cmd_demo)
     p.add_argument("--seed", type=_non_negative_int, default=7,
                    help="random seed of the replay (default 7)")
-    p.add_argument("--days", type=_positive_int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--days", type=_positive_int, default=None,
+                   help="simulate only this many days from the replay's start, 2 May (default: "
+                        "all six, to 7 May); fewer than five ends before the fault")
     p.add_argument("--tenants", metavar="A,B", help="only these tenants (a shorter demo)")
     p.add_argument("--out", default="reports", metavar="DIR",
                    help="where the post-mortem draft is written (default reports)")

@@ -30,8 +30,19 @@ def test_evaluate_quick_table(capsys):
 @pytest.mark.parametrize(("argv", "needle"), [
     (["--scenario", "may7"], "go with --quick"),
     (["--quick", "--seed", "1", "--seed", "2"], "--quick takes one --seed"),
+    (["--quick", "--draws", "3"], "evaluate: error: --draws has no effect with --quick"),
 ])
 def test_evaluate_option_mistakes_are_one_line_errors(capsys, argv, needle):
     assert main(["evaluate", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and needle in err[0]
+
+
+def test_quick_steps_once_per_run_for_the_progress_bar():
+    """evaluate(step=...) is called after the fit and after each scenario, in order (what
+    ``toolkit evaluate --quick`` draws its bar from on a terminal)."""
+    from toolkit.evaluate import evaluate
+
+    done: list[str] = []
+    evaluate(["baseline"], seed=7, days_override=1, step=done.append)
+    assert done == ["fitted", "baseline"]

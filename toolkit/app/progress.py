@@ -11,16 +11,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["DELAY", "bar", "bytes_bar", "load_progress"]
+__all__ = ["DELAY", "bar", "bytes_bar", "load_progress", "spool_progress"]
 
 #: Seconds a step runs before its bar is drawn.
 DELAY = 2.0
 
 
 @contextmanager
-def bar(total: float, desc: str, *, unit: str = "it", scale: bool = False,
+def bar(total: float | None, desc: str, *, unit: str = "it", scale: bool = False,
         **options: Any) -> Iterator[Any | None]:
-    """A tqdm bar over ``total`` on stderr, closed at the end; ``None`` off a terminal."""
+    """A tqdm bar over ``total`` (``None``: a running count) on stderr, closed at the end;
+    ``None`` off a terminal."""
     if not sys.stderr.isatty():
         yield None
         return
@@ -31,7 +32,7 @@ def bar(total: float, desc: str, *, unit: str = "it", scale: bool = False,
         yield shown
 
 
-def bytes_bar(total: int, desc: str) -> Any:
+def bytes_bar(total: int | None, desc: str) -> Any:
     """:func:`bar` counting bytes (kB, MB)."""
     return bar(total, desc, unit="B", scale=True, unit_divisor=1024)
 
@@ -52,4 +53,18 @@ def load_progress(paths: list[Any], desc: str = "loading") -> Iterator[None]:
             return
         update: Callable[[int], None] = shown.update
         with reporting_progress(update):
+            yield
+
+
+@contextmanager
+def spool_progress(desc: str = "folding") -> Iterator[None]:
+    """A running count of the bytes a spool fold reads (how much is new is known only to the
+    fold, from its cursors, so there is no total)."""
+    from toolkit.store.load import reporting_progress
+
+    with bytes_bar(None, desc) as shown:
+        if shown is None:
+            yield
+            return
+        with reporting_progress(shown.update):
             yield

@@ -36,7 +36,7 @@ Simulations are cached per process: evaluating twice costs the detection only.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -65,6 +65,7 @@ def evaluate(
     detectors: Iterable[str] | None = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
     grace: int = 60,
+    step: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Fit the detectors on a fault-free fortnight and score them on labelled scenarios.
 
@@ -78,6 +79,8 @@ def evaluate(
             (``any``).
         params: per-detector constructor parameters.
         grace: minutes after an environment's last wrongful discard an event still counts.
+        step: called with what was just done after the fit and after each scenario (one more
+            call than there are scenarios), for a progress bar.
 
     Returns:
         A JSON-ready dict: ``protocol``, ``seed``, ``scenarios`` (per scenario: facts and
@@ -91,6 +94,8 @@ def evaluate(
     names = list(detectors) if detectors is not None else available_detectors()
     history = simulate("baseline", seed, days_override or FIT_DAYS)
     fitted = fit_detectors(history.frame, names, params)
+    if step is not None:
+        step("fitted")
     out: dict[str, Any] = {
         "protocol": (
             f"fit on baseline seed {seed} ({days_override or FIT_DAYS} days); normal days: "
@@ -118,6 +123,8 @@ def evaluate(
             "first_wrongful": iso_utc(labelled.first),
             "detectors": {det: score(evs, labelled, grid, grace) for det, evs in per.items()},
         }
+        if step is not None:
+            step(name)
     out["targets"] = _targets(out["scenarios"])
     return out
 

@@ -43,7 +43,7 @@ import duckdb
 from toolkit.errors import BadInput
 from toolkit.otlp.decode.lines import MAX_LINE_BYTES, TAIL_BYTES, Lines, read_lines, split
 from toolkit.otlp.decode.source import Source, Unreadable, open_source
-from toolkit.store.load import FileLoad, LoadResult, load_block
+from toolkit.store.load import FileLoad, LoadResult, _progress, load_block
 
 if TYPE_CHECKING:
     from toolkit.store.api import Store
@@ -249,6 +249,7 @@ class _Fold:
         sealed = self._sealed(path, source) or source.compressed
         state = FileLoad(self.con, name)
         moved_from = cursor
+        report = _progress.get()  # a progress bar's update(bytes), see reporting_progress
         try:
             # A backup's unfinished last line continues at the start of the next file.
             reader = read_lines(source, offset=offset, line=line, tail=tail,
@@ -260,6 +261,8 @@ class _Fold:
 
                 if not load_block(state, lines, final=lines.document_final, also=advance):
                     break
+                if report is not None:
+                    report(lines.offset - offset)
                 offset, line, tail = lines.offset, lines.lines, lines.tail
                 moved_from = None
             else:
