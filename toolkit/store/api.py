@@ -22,7 +22,7 @@ from toolkit.otlp.decode import sql as otlp_sql
 from toolkit.store import alert_sql, audit_sql, parquet
 from toolkit.store.alerting import AlertRecord, CounterRow, IncidentRow, MemberRow, OutboxItem
 from toolkit.store.base import Store, TimeLike, as_utc, items, limit_clause, optional_utc
-from toolkit.store.connect import DEFAULT_TIMEOUT, connect, uncapped_on_oom
+from toolkit.store.connect import DEFAULT_TIMEOUT, connect, more_memory_on_oom
 from toolkit.store.rollup import DIRTY_FROM, RollupRefresh, rebuild_rollup, refresh_rollup
 from toolkit.store.schema import MigrationNeeded, ensure_schema, get_meta, set_meta
 
@@ -39,6 +39,10 @@ __all__ = ["LOAD_MEMORY", "DuckDBStore", "Store", "TimeLike"]
 #: (``toolkit.otlp.decode.lines.TARGET_BYTES``) a lower cap makes blocks spill or retry
 #: uncapped, which costs more than it saves (measured in ``benchmarks/README.md``).
 LOAD_MEMORY = "96MB"
+#: The rollup refresh that ends a load runs under :data:`LOAD_MEMORY` first (enough for a
+#: sample's worth of new data), then, if days of new job logs do not fit, under this (a
+#: six-day, 14-tenant replay fits), and only then without a cap.
+REFRESH_MEMORY = "128MB"
 
 
 class _Filter:
@@ -206,8 +210,8 @@ class DuckDBStore(Store):
         with self._lock, self.loading() as con:
             for file in files:
                 total = total + load_file(con, file)
-            if refresh:  # days of new data may not fit the load's cap: then without it
-                uncapped_on_oom(con, self.refresh_rollup)
+            if refresh:
+                more_memory_on_oom(con, self.refresh_rollup, limits=(REFRESH_MEMORY, None))
         return total
 
     @contextmanager

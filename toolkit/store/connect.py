@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,7 +20,7 @@ import duckdb
 
 from toolkit.errors import BadInput, ToolkitError
 
-__all__ = ["DEFAULT_TIMEOUT", "StoreLocked", "connect", "is_lock_error", "uncapped_on_oom"]
+__all__ = ["DEFAULT_TIMEOUT", "StoreLocked", "connect", "is_lock_error", "more_memory_on_oom"]
 
 _T = TypeVar("_T")
 
@@ -80,22 +80,33 @@ def connect(
         delay = min(delay * 2, max_delay)
 
 
-def uncapped_on_oom(con: duckdb.DuckDBPyConnection, work: Callable[[], _T],
-                    before_retry: Callable[[], None] | None = None) -> _T:
-    """``work()`` under the connection's memory limit, and once more under DuckDB's default
-    limit if it runs out: a load caps DuckDB's memory to stay small on a cron host, and a
-    piece of work too big for the cap (one request of tens of MB, a rollup refresh over
-    days of new data) is better done with more memory than failed, this time and every time
-    after. ``work`` must leave nothing behind when it fails (one transaction);
-    ``before_retry`` undoes any state of the caller's that it changed."""
+def more_memory_on_oom(con: duckdb.DuckDBPyConnection, work: Callable[[], _T], *,
+                       limits: Sequence[str | None] = (None,),
+                       before_retry: Callable[[], None] | None = None) -> _T:
+    """``work()`` under the connection's memory limit; if DuckDB runs out of memory, again
+    under each of ``limits`` in turn (``None``: DuckDB's default, most of the machine). A load
+    caps DuckDB's memory to stay small on a cron host, and a piece of work too big for the cap
+    (one request of tens of MB, a rollup refresh over days of new data) is better done with
+    more memory than failed, this time and every time after. ``work`` must leave nothing
+    behind when it fails (one transaction); ``before_retry`` undoes any state of the
+    caller's that it changed. The connection's limit is restored afterwards."""
     try:
         return work()
     except duckdb.OutOfMemoryException:
-        if before_retry is not None:
-            before_retry()
-    [(limit,)] = con.execute("SELECT current_setting('memory_limit')").fetchall()
-    con.execute("RESET memory_limit")
+        if not limits:
+            raise
+    [(saved,)] = con.execute("SELECT current_setting('memory_limit')").fetchall()
     try:
-        return work()
+        for i, limit in enumerate(limits):
+            if before_retry is not None:
+                before_retry()
+            con.execute("RESET memory_limit" if limit is None
+                        else f"SET memory_limit = '{limit}'")
+            try:
+                return work()
+            except duckdb.OutOfMemoryException:
+                if i == len(limits) - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
     finally:
-        con.execute(f"SET memory_limit = '{limit}'")
+        con.execute(f"SET memory_limit = '{saved}'")

@@ -34,7 +34,7 @@ from toolkit.otlp.decode import sql as otlp_sql
 from toolkit.otlp.decode.explain import explain_document, explain_line
 from toolkit.otlp.decode.lines import Lines, read_lines, split
 from toolkit.otlp.decode.source import Unreadable, open_source
-from toolkit.store.connect import uncapped_on_oom
+from toolkit.store.connect import more_memory_on_oom
 from toolkit.store.ingest import insert_logs, insert_rejected, insert_spans
 from toolkit.store.schema import HOT_ATTRIBUTES
 
@@ -415,8 +415,8 @@ def load_block(state: FileLoad, lines: Lines, *, final: bool = True,
     failing this load and every later one on the same block.
     """
     before = state.snapshot()
-    return uncapped_on_oom(state.con, lambda: _in_transaction(state, lines, final, also),
-                           before_retry=lambda: state.restore(before))
+    return more_memory_on_oom(state.con, lambda: _in_transaction(state, lines, final, also),
+                              before_retry=lambda: state.restore(before))
 
 
 def _in_transaction(state: FileLoad, lines: Lines, final: bool,
