@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from toolkit.errors import BadInput, ToolkitError
+from toolkit.timefmt import iso_utc
 
 DEFAULT_DB = "toolkit.duckdb"
 #: What ``toolkit --help`` says the product is.
@@ -150,7 +151,7 @@ def _plain(value: Any) -> Any:
     if value is None or (pd is not None and (value is pd.NaT or value is pd.NA)):
         return None
     if isinstance(value, datetime):  # pandas Timestamps are datetimes too
-        return _iso(value)
+        return iso_utc(value)
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and value != value:
@@ -161,13 +162,6 @@ def _plain(value: Any) -> Any:
 def _print_json(payload: Any) -> None:
     json.dump(_plain(payload), sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
-
-
-def _iso(ts: float | datetime | None) -> str | None:
-    """ISO 8601 UTC with ``Z`` (:func:`toolkit.timefmt.iso_utc`)."""
-    from toolkit.timefmt import iso_utc
-
-    return iso_utc(ts)
 
 
 def _store(args: argparse.Namespace, *, read_only: bool):
@@ -249,7 +243,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({
             "scenario": result.scenario.name, "seed": result.seed,
-            "start": _iso(result.start), "end": _iso(result.end),
+            "start": iso_utc(result.start), "end": iso_utc(result.end),
             "store": None if args.no_store else args.db,
             "environments": result.summary_rows(),
         })
@@ -317,7 +311,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         print("no anomaly detected")
     else:
         for e in events:
-            print(_safe(f"{_iso(e.start)} .. {_iso(e.end)}  "
+            print(_safe(f"{iso_utc(e.start)} .. {iso_utc(e.end)}  "
                         f"{e.severity:6} {e.detector:11} {e.explanation}"))
     return EXIT_OK
 
@@ -354,8 +348,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
             survivor = (f" -> survivor job {int(row.survivor_job_id)} in "
                         f"{row.survivor_environment}")
         trace = "" if pd.isna(row.trace_id) else f" (trace {row.trace_id})"
-        print(_safe(f"{_iso(when) or '-'} {row.rule} {row.environment} {row.entity}/{row.schema} "
-                    f"job {job}{survivor}: {row.detail}{trace}"))
+        print(_safe(f"{iso_utc(when) or '-'} {row.rule} {row.environment} "
+                    f"{row.entity}/{row.schema} job {job}{survivor}: {row.detail}{trace}"))
     if len(result.violations) > limit:
         print(f"... {len(result.violations) - limit} more (use --json or --limit)")
     return EXIT_OK
@@ -401,9 +395,9 @@ def _cmd_alert(args: argparse.Namespace) -> int:
         generator_url=generator if template else None,
     )
     if args.json:
-        _print_json({"now": _iso(run.now), "dry_run": run.dry_run,
+        _print_json({"now": iso_utc(run.now), "dry_run": run.dry_run,
                      "firing": [{"incident": i.id, "rule": i.rule, "severity": i.severity,
-                                 "environments": i.environments, "opened_at": _iso(i.opened_at),
+                                 "environments": i.environments, "opened_at": iso_utc(i.opened_at),
                                  "summary": i.summary} for i in run.firing],
                      "notifications": run.notifications, "delivered": run.delivered,
                      "delivery_errors": run.delivery_errors})

@@ -28,16 +28,13 @@ _WORD = {"opened": "FIRING", "updated": "UPDATED", "escalated": "ESCALATED",
          "reminded": "STILL FIRING", "resolved": "RESOLVED"}
 
 
-_iso = iso_utc
-
-
 def notification(t: Transition) -> dict[str, Any]:
     """The generic body: the incident as JSON. ``id`` is stable per (incident, transition,
     time) so a receiver can drop a duplicate delivery; ``incident`` is the incident key."""
     i = t.incident
     return {
         "version": "2",
-        "id": f"{i.id}:{t.kind}:{_iso(t.at)}",
+        "id": f"{i.id}:{t.kind}:{iso_utc(t.at)}",
         "incident": i.id,
         "transition": t.kind,
         "level": t.level,
@@ -48,15 +45,15 @@ def notification(t: Transition) -> dict[str, Any]:
         "summary": i.summary,
         "environments": i.environments,
         "tenants": i.tenants,
-        "opened_at": _iso(i.opened_at),
-        "last_evidence_at": _iso(i.last_evidence_at),
-        "resolved_at": _iso(i.resolved_at),
-        "sent_at": _iso(t.at),
+        "opened_at": iso_utc(i.opened_at),
+        "last_evidence_at": iso_utc(i.last_evidence_at),
+        "resolved_at": iso_utc(i.resolved_at),
+        "sent_at": iso_utc(t.at),
         "findings": [
             {"rule": m.rule, "environment": m.environment or None, "tenant": m.tenant,
              "severity": m.severity, "summary": m.summary,
-             "first_seen_at": _iso(m.first_seen_at), "last_seen_at": _iso(m.last_seen_at),
-             "evidence_at": _iso(m.evidence_at), "evidence": m.evidence}
+             "first_seen_at": iso_utc(m.first_seen_at), "last_seen_at": iso_utc(m.last_seen_at),
+             "evidence_at": iso_utc(m.evidence_at), "evidence": m.evidence}
             for m in sorted(i.members.values(), key=lambda m: (m.first_seen_at, m.identity))],
     }
 
@@ -101,8 +98,8 @@ def alertmanager_alerts(
             alerts.append({
                 "labels": labels,
                 "annotations": {"summary": i.summary, "description": m.summary},
-                "startsAt": _iso(m.first_seen_at),
-                "endsAt": _iso(ends),
+                "startsAt": iso_utc(m.first_seen_at),
+                "endsAt": iso_utc(ends),
                 "generatorURL": generator_url(i.id),
             })
         return alerts

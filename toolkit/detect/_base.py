@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 
-from toolkit.detect._grid import Columns, RollupGrid, naive_utc, to_grid
+from toolkit.detect._grid import Columns, RollupGrid, to_grid
 from toolkit.detect._stats import runs
 from toolkit.detect.events import Event
 from toolkit.errors import BadInput, ToolkitError
+from toolkit.store.base import optional_utc
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,8 +74,7 @@ class Detector(ABC):
             raise NotFittedError(f"detector {self.name!r} is not fitted: call fit(history) first")
         grid = to_grid(frame, self.requires, who=self.name)
         events = self._detect(grid)
-        lo = None if since is None else naive_utc(since)
-        hi = None if until is None else naive_utc(until)
+        lo, hi = optional_utc(since, "since"), optional_utc(until, "until")
         kept = [e for e in events
                 if (lo is None or e.end >= lo) and (hi is None or e.start <= hi)]
         return sorted(kept, key=lambda e: (e.detected, e.environment))

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from toolkit.errors import BadInput
+from toolkit.store.base import as_utc
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,7 +88,7 @@ class RollupGrid:
 
     def index_of(self, when: object) -> int:
         """Column of the minute holding ``when`` (may lie outside ``[0, minutes)``)."""
-        return int(np.datetime64(naive_utc(when), "m").astype(np.int64)
+        return int(np.datetime64(as_utc(when, "time"), "m").astype(np.int64)
                    - self.start.astype(np.int64))
 
     def row(self, environment: str) -> int:
@@ -147,19 +148,6 @@ class RollupGrid:
 
 
 _EPOCH = datetime(1970, 1, 1)
-
-
-def naive_utc(when: object) -> datetime:
-    """``when`` (a ``datetime``, ``numpy.datetime64``, pandas time or text) as a naive UTC
-    ``datetime``; pandas is imported only for what the standard library cannot read."""
-    if type(when) is datetime:
-        return when if when.tzinfo is None else when.astimezone(UTC).replace(tzinfo=None)
-    import pandas as pd
-
-    stamp = pd.Timestamp(when)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp.to_pydatetime()
 
 
 def _frame_columns(frame: pd.DataFrame, wanted: set[str]) -> dict[str, np.ndarray]:

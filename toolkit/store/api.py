@@ -278,10 +278,7 @@ class DuckDBStore(Store):
     ) -> pd.DataFrame:
         """``env_minute`` rows with ``since <= minute < until`` (refreshed first when the
         store is writable and new logs arrived since the last refresh)."""
-        if not self._read_only:
-            with self._lock:
-                if get_meta(self._con, DIRTY_FROM) is not None:
-                    self.refresh_rollup()
+        self._fresh_rollup()
         where = _Filter()
         where.time("minute", since, until)
         where.among("environment", environments)
@@ -292,13 +289,20 @@ class DuckDBStore(Store):
         """:meth:`rollup` as numpy arrays, straight from DuckDB (no DataFrame on the way).
         A column with missing values comes as a masked array."""
         with self._lock:
-            if not self._read_only and get_meta(self._con, DIRTY_FROM) is not None:
-                self.refresh_rollup()
+            self._fresh_rollup()
             where = _Filter()
             where.time("minute", since, until)
             return self._con.execute(
                 f"SELECT * FROM env_minute {where.sql()} ORDER BY minute, environment",
                 where.params).fetchnumpy()
+
+    def _fresh_rollup(self) -> None:
+        """Refresh the rollup first when the store is writable and new logs arrived since
+        the last refresh."""
+        if not self._read_only:
+            with self._lock:
+                if get_meta(self._con, DIRTY_FROM) is not None:
+                    self.refresh_rollup()
 
     def rollup_minutes(self, since: TimeLike, until: TimeLike) -> int:
         """How many distinct minutes in ``[since, until)`` have ``env_minute`` rows."""

@@ -9,6 +9,7 @@ exponential back-off and jitter until ``timeout``, then says who holds the lock.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import time
@@ -96,17 +97,18 @@ def more_memory_on_oom(con: duckdb.DuckDBPyConnection, work: Callable[[], _T], *
         if not limits:
             raise
     [(saved,)] = con.execute("SELECT current_setting('memory_limit')").fetchall()
+
+    def under(limit: str | None) -> _T:
+        if before_retry is not None:
+            before_retry()
+        con.execute("RESET memory_limit" if limit is None else f"SET memory_limit = '{limit}'")
+        return work()
+
+    *smaller, largest = limits
     try:
-        for i, limit in enumerate(limits):
-            if before_retry is not None:
-                before_retry()
-            con.execute("RESET memory_limit" if limit is None
-                        else f"SET memory_limit = '{limit}'")
-            try:
-                return work()
-            except duckdb.OutOfMemoryException:
-                if i == len(limits) - 1:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        for limit in smaller:
+            with contextlib.suppress(duckdb.OutOfMemoryException):
+                return under(limit)
+        return under(largest)
     finally:
         con.execute(f"SET memory_limit = '{saved}'")
