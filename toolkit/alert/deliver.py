@@ -75,6 +75,7 @@ def _attempt(url: str, data: bytes, timeout: float) -> tuple[int | None, str | N
     import urllib3
 
     box: dict[str, Any] = {}
+    deadline = f"no complete response within {timeout:g} s"
 
     def run() -> None:
         pool = urllib3.PoolManager(num_pools=1, retries=False)
@@ -85,6 +86,10 @@ def _attempt(url: str, data: bytes, timeout: float) -> tuple[int | None, str | N
                 timeout=urllib3.Timeout(connect=timeout, read=timeout))
             box["status"], box["retry_after"] = response.status, response.headers.get(
                 "Retry-After")
+        except urllib3.exceptions.TimeoutError:
+            # the socket's own timeout can fire a moment before the join below gives up:
+            # the same deadline, so the same reason, whichever notices first
+            box["error"] = deadline
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             box["error"] = " ".join(str(exc).split()) or type(exc).__name__
         finally:
@@ -94,7 +99,7 @@ def _attempt(url: str, data: bytes, timeout: float) -> tuple[int | None, str | N
     worker.start()
     worker.join(timeout)
     if worker.is_alive():
-        return None, None, f"no complete response within {timeout:g} s"
+        return None, None, deadline
     return box.get("status"), box.get("retry_after"), box.get("error")
 
 
